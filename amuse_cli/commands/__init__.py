@@ -1,0 +1,1 @@
+"""One module per subcommand: parse options, load the recipe, call the library."""

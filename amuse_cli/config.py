@@ -1,0 +1,242 @@
+"""Recipes: YAML files with one `base:` key, dotted overrides, strict validation.
+
+Precedence: code defaults < base recipe < recipe < command line. `a.b=value` sets (value parsed as
+YAML), `~a.b` removes what the recipes set so the code default applies again. Unknown keys fail
+with their full dotted path and the closest valid key; `???` marks a value that must be set.
+Component sections (model, optim, sched) take the keyword-only settings of the builder their
+`name` selects, with that builder's defaults filled in.
+"""
+from __future__ import annotations
+
+import copy
+import difflib
+import hashlib
+import inspect
+import json
+from pathlib import Path
+
+import yaml
+
+from amuse_cli import registry
+from amuse_cli.errors import ConfigError
+
+REQUIRED = "???"
+COMPONENTS = {"model": "model", "optim": "optim", "sched": "sched"}
+
+DEFAULTS: dict = {
+    "name": REQUIRED,            # recipe name; runs go to checkpoints/<name>/...
+    "seed": 0,                   # null draws one and records it in the run's config.yaml
+    "data": {
+        "benchmark": "synthetic",     # synthetic | music-avqa-v1 | music-avqa-v2 | music-avqa-r
+        "root": REQUIRED,             # folder holding videos/ and json/ (relative to the cwd)
+        "videos": "videos",
+        "meta": "meta",               # ground truth of a synthetic set; absent on real data
+        "train": "json/avqa-train.json",
+        "val": "json/avqa-val.json",
+        "test": "json/avqa-test.json",
+        "free_text": False,           # accept rephrased (-R) questions outside the 33 templates
+        "strict": True,               # false: skip bad records and report how many
+        "max_tokens": 14,             # question length in tokens (v1's longest is 14)
+    },
+    "features": {
+        "cache": "cache",             # cache root; the cache is <cache>/<dataset>-<hash8>/
+        "frames": 8,                  # frames per clip, sampled evenly over the clip
+        "frame_size": 256,            # pixels, square, antialiased resize
+        "sample_rate": 16000,         # Hz, mono
+        "n_mels": 128,
+        "win_ms": 25.0,
+        "hop_ms": 10.0,
+        "audio_window_s": 1.0,        # log-mel window per frame, centred on the frame's time
+        "clip_seconds": None,         # fixed time axis (pad or crop); null: each video's duration
+        "segment_seconds": 6.0,       # rhythm/source label segments (paper: 6 s)
+        "segments": 10,               # label segments per clip (fixed shape; padded with a mask)
+        "rhythm_theta": 0.25,         # tempo-change threshold as a fraction of mean BPM (paper 0.25)
+        "source_method": "meta",      # meta (synthetic ground truth) | tagger (PANNs-style weights)
+        "tagger_weights": None,       # file path for source_method=tagger
+        "tagger_threshold": 0.2,
+        "encoder": None,              # optional pooled frame embeddings: resnet18 | swin_v2_t
+        "encoder_weights": None,      # DEFAULT | file path
+    },
+    "model": {"name": REQUIRED},
+    "optim": {"name": "adamw"},
+    "sched": {"name": "cosine"},
+    "stage1": {                       # rhythm/source temporal encoders, pre-trained then frozen
+        "epochs": 10,
+        "lr": 1.0e-3,
+        "batch_size": 32,
+    },
+    "train": {
+        "epochs": 30,
+        "batch_size": 16,             # per process; the global batch is logged
+        "grad_accum": 1,
+        "grad_clip": 1.0,
+        "precision": "bf16",          # fp32 | bf16 | fp16
+        "device": "auto",             # auto | cpu | cuda
+        "num_workers": 4,
+        "deterministic": False,
+        "log_every": 50,              # steps between plain log lines
+        "keep_last": 2,               # epoch_NNN.pt files kept
+        "max_batches": None,          # cap batches per epoch (debugging)
+    },
+    "eval": {
+        "batch_size": 64,
+        "split": "test",
+    },
+}
+
+
+def _closest(key: str, options, prefix: str = "") -> str:
+    m = difflib.get_close_matches(key, list(options), n=1, cutoff=0.5)
+    if m:
+        return f" (did you mean '{prefix}{m[0]}'?)"
+    return f" (valid keys under '{prefix[:-1] or 'the top level'}': {', '.join(sorted(options))})"
+
+
+def deep_merge(base: dict, over: dict) -> dict:
+    out = copy.deepcopy(base)
+    for k, v in over.items():
+        if isinstance(v, dict) and isinstance(out.get(k), dict):
+            out[k] = deep_merge(out[k], v)
+        else:
+            out[k] = copy.deepcopy(v)
+    return out
+
+
+def read_recipe(path: str | Path, _seen: tuple = ()) -> dict:
+    """The recipe's own keys merged over its `base:` chain (paths relative to each file)."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"recipe {path} not found; recipes live in recipes/, e.g. recipes/amuse-tiny.yaml")
+    if path.resolve() in _seen:
+        raise ConfigError(f"recipe {path}: 'base:' chain loops back to itself")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        at = f" at line {mark.line + 1} column {mark.column + 1}" if mark else ""
+        raise ConfigError(f"recipe {path}: invalid YAML{at}: {getattr(e, 'problem', e)}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"recipe {path}: expected a mapping of sections, got {type(data).__name__}")
+    base = data.pop("base", None)
+    if base is None:
+        return data
+    return deep_merge(read_recipe(path.parent / base, _seen + (path.resolve(),)), data)
+
+
+def parse_overrides(tokens) -> tuple[dict, list[str]]:
+    """`a.b=1` tokens -> nested dict of values; `~a.b` tokens -> list of paths to remove."""
+    sets, removes = {}, []
+    for tok in tokens:
+        if tok.startswith("~"):
+            removes.append(tok[1:])
+            continue
+        if "=" not in tok:
+            raise ConfigError(f"override {tok!r} is not key=value (e.g. train.epochs=5) or ~key")
+        key, text = tok.split("=", 1)
+        try:
+            value = yaml.safe_load(text) if text != "" else None
+        except yaml.YAMLError:
+            value = text
+        node = sets
+        parts = key.split(".")
+        for p in parts[:-1]:
+            node = node.setdefault(p, {})
+            if not isinstance(node, dict):
+                raise ConfigError(f"override {tok!r} conflicts with an earlier override of '{p}'")
+        node[parts[-1]] = value
+    return sets, removes
+
+
+def _remove(cfg: dict, dotted: str) -> None:
+    node, parts = cfg, dotted.split(".")
+    for p in parts[:-1]:
+        node = node.get(p) if isinstance(node, dict) else None
+        if not isinstance(node, dict):
+            return
+    if isinstance(node, dict):
+        node.pop(parts[-1], None)
+
+
+def _type_ok(default, value) -> bool:
+    if default is None or value is None or default == REQUIRED or value == REQUIRED:
+        return True
+    if isinstance(default, bool):
+        return isinstance(value, bool)
+    if isinstance(default, int):
+        return isinstance(value, int) and not isinstance(value, bool)
+    if isinstance(default, float):
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if isinstance(default, (list, tuple)):
+        return isinstance(value, (list, tuple))
+    return isinstance(value, type(default))
+
+
+def _check(section: dict, schema: dict, prefix: str) -> None:
+    for key, value in section.items():
+        path = f"{prefix}{key}"
+        if key not in schema:
+            raise ConfigError(f"unknown key '{path}'{_closest(key, schema, prefix)}")
+        default = schema[key]
+        if isinstance(default, dict) and default:
+            if not isinstance(value, dict):
+                raise ConfigError(f"'{path}' must be a mapping of settings, got {value!r}")
+            _check(value, default, path + ".")
+        elif not _type_ok(default, value):
+            raise ConfigError(f"'{path}' must be {type(default).__name__} like {default!r}, got {value!r}; "
+                              f"fix the recipe or pass {path}=<{type(default).__name__}>")
+
+
+def _resolve_component(section, kind: str, path: str) -> dict:
+    if not isinstance(section, dict) or "name" not in section:
+        raise ConfigError(f"'{path}' must be a mapping with a 'name' (one of: {', '.join(registry.names(kind))})")
+    if section["name"] == REQUIRED or not registry.names(kind):
+        return section  # nothing registered for this kind yet: nothing to check against
+    builder = registry.get(kind, section["name"], f"{path}.name")
+    params = registry.settings(builder)
+    schema = {"name": section["name"]}
+    for p in params.values():
+        default = REQUIRED if p.default is inspect.Parameter.empty else p.default
+        schema[p.name] = list(default) if isinstance(default, tuple) else default  # YAML has no tuples
+    _check(section, schema, path + ".")
+    return {**schema, **section}
+
+
+def _missing(cfg, prefix="") -> list[str]:
+    if isinstance(cfg, dict):
+        return [m for k, v in cfg.items() for m in _missing(v, f"{prefix}{k}.")]
+    return [prefix[:-1]] if cfg == REQUIRED else []
+
+
+def resolve(recipe: dict, overrides=(), check_required: bool = True) -> dict:
+    """Defaults < recipe (with its bases) < overrides, validated; components get builder defaults."""
+    sets, removes = parse_overrides(overrides)
+    cfg = deep_merge(deep_merge({k: DEFAULTS[k] for k in COMPONENTS}, recipe), sets)
+    for dotted in removes:
+        _remove(cfg, dotted)
+    plain_schema = {k: v for k, v in DEFAULTS.items() if k not in COMPONENTS}
+    _check({k: v for k, v in cfg.items() if k not in COMPONENTS},
+           {**plain_schema, **{k: {} for k in COMPONENTS}}, "")
+    out = deep_merge({k: v for k, v in DEFAULTS.items()}, {k: v for k, v in cfg.items() if k not in COMPONENTS})
+    for key, kind in COMPONENTS.items():
+        section = cfg.get(key, DEFAULTS[key])
+        out[key] = _resolve_component(section, kind, key) if section is not None else None
+    if check_required:
+        missing = _missing(out)
+        if missing:
+            raise ConfigError(f"missing required value '{missing[0]}'; set it in the recipe "
+                              f"or on the command line ({missing[0]}=...)")
+    return out
+
+
+def load(path: str | Path, overrides=(), check_required: bool = True) -> dict:
+    return resolve(read_recipe(path), overrides, check_required)
+
+
+def dump(cfg: dict) -> str:
+    return yaml.safe_dump(cfg, sort_keys=False, default_flow_style=False)
+
+
+def config_hash(cfg: dict, drop=("seed",)) -> str:
+    """8 hex digits identifying a resolved recipe (seed excluded: runs of one recipe share it)."""
+    trimmed = {k: v for k, v in cfg.items() if k not in drop}
+    return hashlib.sha256(json.dumps(trimmed, sort_keys=True, default=str).encode()).hexdigest()[:8]

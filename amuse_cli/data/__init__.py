@@ -1,0 +1,1 @@
+"""Annotation files, taxonomy, question vocabulary (and, once extracted, the cached dataset)."""
