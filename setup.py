@@ -23,7 +23,7 @@ setup(
         "safetensors>=0.4",
     ],
     extras_require={
-        "test": ["pytest>=8"],
+        "test": ["pytest>=8", "matplotlib>=3.8"],  # matplotlib: `amuse report --plot` is tested
         "plot": ["matplotlib>=3.8"],
     },
     entry_points={"console_scripts": ["amuse = amuse_cli.cli:main"]},

@@ -218,6 +218,7 @@ def test_by_answer_report_and_confusion_csv(work):
 
 
 def test_plot_png_and_out_file(work):
+    pytest.importorskip("matplotlib")  # in the `test` extra; skipped only where it is not installed
     make_run(work, "p/s0", seed=0)
     make_run(work, "p/s1", seed=1)
     result = invoke("--format", "md", "--out", "table.md", "--plot", "bars.png")
@@ -253,3 +254,8 @@ def test_bad_prediction_line_names_file_and_line(work):
         f.write('{"group": "Audio"}\n')
     result = invoke()
     assert result.exit_code == 2 and "predictions-test.jsonl:131" in result.stderr and "prediction" in result.stderr
+    lines = (run / "predictions-test.jsonl").read_text().splitlines()
+    lines[-1] = lines[0].replace('"Audio"', '"Sound"')
+    (run / "predictions-test.jsonl").write_text("\n".join(lines) + "\n")
+    result = invoke()
+    assert result.exit_code == 2 and ":131: unknown question type Sound/Counting" in result.stderr

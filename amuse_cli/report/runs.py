@@ -15,6 +15,7 @@ import yaml
 
 from amuse_cli import paths
 from amuse_cli.config import config_hash
+from amuse_cli.data.taxonomy import TYPES
 from amuse_cli.errors import AmuseError
 
 # Keys a prediction record must carry for the report (the rest of §3's keys are optional here).
@@ -75,6 +76,9 @@ def read_predictions(path: Path) -> list[dict]:
             if missing:
                 raise AmuseError(f"{path}:{lineno}: prediction record lacks {', '.join(missing)} "
                                  f"(docs/INTERFACES.md §3); re-run `amuse eval {path.parent}`")
+            if (rec["group"], rec["type"]) not in TYPES:
+                raise AmuseError(f"{path}:{lineno}: unknown question type {rec['group']}/{rec['type']}; "
+                                 f"expected one of the nine MUSIC-AVQA types (amuse_cli.data.taxonomy.TYPES)")
             records.append(rec)
     if not records:
         raise AmuseError(f"{path} holds no predictions; re-run `amuse eval {path.parent}`")
