@@ -25,3 +25,19 @@ def run_cli():
     def invoke(*args, **kw):
         return CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=False, **kw)
     return invoke
+
+
+# --- amuse synth (issue 3): a tiny generated dataset shared by the suite -------------------------
+TINY_SYNTH = dict(videos=12, seconds=6.0, size=(160, 120), fps=4, seed=3, questions_per_video=6,
+                  split=(0.5, 0.25, 0.25), balanced=False, workers=2)
+
+
+@pytest.fixture(scope="session")
+def tiny_synth(tmp_path_factory) -> Path:
+    """Path of a tiny `amuse synth` dataset: 12 videos of 6 s at 160x120, 4 fps, 16 kHz mono;
+    ~6 questions per video; train/val/test = 6/3/3 videos (videos/, json/, meta/, README.md)."""
+    from amuse_cli.synth.generate import SynthOptions, generate
+
+    out = tmp_path_factory.mktemp("synth") / "tiny"
+    generate(SynthOptions(out=str(out), **TINY_SYNTH))
+    return out

@@ -1,26 +1,41 @@
 """`amuse synth`: the built-in synthetic benchmark (real mp4 + MUSIC-AVQA json)."""
 import click
 
-from amuse_cli.commands.common import not_implemented
 from amuse_cli.paths import DEFAULT_SYNTH_DIR
+from amuse_cli.synth.generate import SynthOptions, generate, parse_size, parse_split
+from amuse_cli.synth.report import print_summary, progress_bar
 
 
 @click.command("synth")
 @click.option("--out", default=DEFAULT_SYNTH_DIR, show_default=True, type=click.Path(file_okay=False))
-@click.option("--videos", type=int, default=None, help="Number of videos.")
-@click.option("--seconds", type=float, default=None, help="Duration of each video.")
-@click.option("--size", default=None, help="Frame size WxH, e.g. 320x240.")
-@click.option("--fps", type=int, default=None)
+@click.option("--videos", type=int, default=None, help="Number of videos.  [default: 300]")
+@click.option("--seconds", type=float, default=None, help="Duration of each video.  [default: 12]")
+@click.option("--size", default=None, help="Frame size WxH, e.g. 320x240.  [default: 320x240]")
+@click.option("--fps", type=int, default=None, help="Frames per second.  [default: 4]")
 @click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--questions-per-video", type=int, default=None)
+@click.option("--questions-per-video", type=int, default=None, help="At most this many.  [default: 10]")
 @click.option("--split", default="0.7,0.1,0.2", show_default=True, help="train,val,test fractions of videos.")
-@click.option("--balanced/--no-balanced", default=True, show_default=True)
+@click.option("--balanced/--no-balanced", default=True, show_default=True,
+              help="Cap each answer at 50% of its template's questions (60% yes/no).")
 @click.option("--workers", type=int, default=None, help="Processes (default: all cores).")
-def command(**opts):
+@click.option("--no-progress", is_flag=True, help="No progress bar.")
+def command(no_progress, **opts):
     """Generate procedurally rendered music performances with exact ground truth.
 
     \b
     Example:
       amuse synth --out data/synth-small --videos 150 --seconds 4 --seed 7
     """
-    not_implemented("amuse synth", 3)
+    defaults = SynthOptions()
+    options = SynthOptions(
+        out=opts["out"], seed=opts["seed"], balanced=opts["balanced"], workers=opts["workers"],
+        videos=opts["videos"] or defaults.videos,
+        seconds=opts["seconds"] or defaults.seconds,
+        size=parse_size(opts["size"]) if opts["size"] else defaults.size,
+        fps=opts["fps"] or defaults.fps,
+        questions_per_video=opts["questions_per_video"] or defaults.questions_per_video,
+        split=parse_split(opts["split"]))
+    options.check()
+    with progress_bar(options.videos, enabled=not no_progress) as advance:
+        summary = generate(options, progress=advance)
+    print_summary(summary)

@@ -1,0 +1,34 @@
+"""The dataset card (DIR/README.md): generator, options, counts, and what every template means."""
+from __future__ import annotations
+
+from collections import Counter
+
+from amuse_cli.synth import questions as q
+
+
+def dataset_card(summary: dict, records: list[dict]) -> str:
+    o = summary["options"]
+    per_template = Counter(r["question_content"] for r in records)
+    lines = [
+        "# Synthetic MUSIC-AVQA performances (`amuse synth`)", "",
+        f"Generator `{summary['generator']}`, seed {o['seed']}: {sum(summary['videos'].values())} videos "
+        f"of {o['seconds']} s at {o['size'][0]}x{o['size'][1]}, {o['fps']} fps, audio {o['sample_rate']} Hz "
+        f"mono (H.264 + AAC mp4). Balanced: {o['balanced']}. Regenerate with",
+        "", "```", f"amuse synth --out {o['out']} --videos {o['videos']} --seconds {o['seconds']} "
+        f"--size {o['size'][0]}x{o['size'][1]} --fps {o['fps']} --seed {o['seed']} "
+        f"--questions-per-video {o['questions_per_video']} --split {','.join(map(str, o['split']))}"
+        f"{'' if o['balanced'] else ' --no-balanced'}", "```", "",
+        "| split | videos | questions |", "|---|---:|---:|",
+        *[f"| {s} | {summary['videos'][s]} | {summary['questions'][s]} |" for s in summary["videos"]], "",
+        "Layout: `videos/<id>.mp4`, `json/avqa-{train,val,test}.json` (MUSIC-AVQA format, quirks "
+        "included), `meta/<id>.json` (ground truth, docs/INTERFACES.md §1).", "",
+        "## Questions per type", "", "| type | questions |", "|---|---:|",
+        *[f"| {t} | {n} |" for t, n in summary["types"].items()], "",
+        "## What each template means here", "",
+        f"Margins: loudness {q.LOUD_DB} dB, rhythm ratio {q.RHYTHM_RATIO}, playing time {q.LONGER_S} s, "
+        f"entries {q.ENTRY_S} s apart. Balanced sets cap any answer at {int(q.CAP * 100)}% of a "
+        f"template's questions ({int(q.CAP_YES_NO * 100)}% for yes/no).", "",
+        "| template | questions | answer |", "|---|---:|---|",
+        *[f"| `{t!r}` | {per_template.get(t, 0)} | {m} |" for t, m in q.MEANINGS.items()], "",
+    ]
+    return "\n".join(lines)

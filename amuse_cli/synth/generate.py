@@ -1,0 +1,153 @@
+"""Orchestration: sample every scene, write meta and questions, render the mp4s in parallel.
+
+Scenes and questions are made in the parent process from per-video RNGs; workers only render
+media from a scene, so the output is identical whatever the number of workers.
+"""
+from __future__ import annotations
+
+import json
+import multiprocessing as mp
+import os
+import sys
+import time
+from collections import Counter
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from amuse_cli.data.taxonomy import TEMPLATES_RAW, TYPES
+from amuse_cli.errors import AmuseError
+from amuse_cli.synth import GENERATOR
+from amuse_cli.synth.audio import render_audio
+from amuse_cli.synth.card import dataset_card
+from amuse_cli.synth.questions import candidates, select
+from amuse_cli.synth.scene import SEGMENT_S, sample_scene, video_rng
+from amuse_cli.synth.video import render_frames
+from amuse_cli.synth.writer import write_json, write_mp4
+
+SPLITS = ("train", "val", "test")
+
+
+@dataclass
+class SynthOptions:
+    out: str = "data/synth"
+    videos: int = 300
+    seconds: float = 12.0
+    size: tuple = (320, 240)
+    fps: int = 4
+    seed: int = 0
+    questions_per_video: int = 10
+    split: tuple = (0.7, 0.1, 0.2)
+    balanced: bool = True
+    workers: int | None = None
+    sample_rate: int = 16000
+
+    def check(self) -> None:
+        w, h = self.size
+        problems = [
+            (self.videos < 1, f"--videos {self.videos}: give at least 1"),
+            (self.seconds < 1 or abs(self.seconds * self.fps - round(self.seconds * self.fps)) > 1e-9,
+             f"--seconds {self.seconds} at --fps {self.fps}: needs >= 1 s and a whole number of frames"),
+            (self.fps < 1, f"--fps {self.fps}: give at least 1"),
+            (w < 64 or h < 64 or w % 2 or h % 2, f"--size {w}x{h}: give even sizes >= 64, e.g. 320x240"),
+            (self.questions_per_video < 1, f"--questions-per-video {self.questions_per_video}: give >= 1"),
+            (len(self.split) != 3 or min(self.split) < 0 or abs(sum(self.split) - 1) > 1e-6,
+             f"--split {','.join(map(str, self.split))}: give three fractions summing to 1, e.g. 0.7,0.1,0.2"),
+        ]
+        for bad, msg in problems:
+            if bad:
+                raise AmuseError(msg)
+
+
+def parse_size(text: str) -> tuple[int, int]:
+    try:
+        w, h = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise AmuseError(f"--size {text!r}: write it as WxH, e.g. 320x240") from None
+    return w, h
+
+
+def parse_split(text: str) -> tuple[float, float, float]:
+    try:
+        return tuple(float(v) for v in text.split(","))
+    except ValueError:
+        raise AmuseError(f"--split {text!r}: write three fractions, e.g. 0.7,0.1,0.2") from None
+
+
+def assign_splits(n: int, fractions, seed: int) -> dict[int, str]:
+    """Videos -> split; every split with a positive fraction gets at least one video when n allows."""
+    counts = [int(round(f * n)) for f in fractions]
+    counts[0] = n - counts[1] - counts[2]
+    for i in (1, 2):
+        if fractions[i] > 0 and counts[i] == 0 and counts[0] > 1:
+            counts[i], counts[0] = 1, counts[0] - 1
+    order = video_rng(seed, 0, 9).permutation(n)
+    names = [s for s, c in zip(SPLITS, counts) for _ in range(c)]
+    return {int(v): names[k] for k, v in enumerate(order)}
+
+
+def _render(job):
+    meta, path, seed, index = job
+    frames = render_frames(meta, video_rng(seed, index, 1))
+    audio = render_audio(meta, video_rng(seed, index, 2))
+    write_mp4(path, frames, audio, meta["fps"], tuple(meta["size"]), meta["sample_rate"])
+    return meta["video_id"]
+
+
+def _records(meta, picks, split_qid):
+    out = []
+    for t, values, answer in picks:
+        text, group, qtype = TEMPLATES_RAW[t]
+        out.append({"video_id": meta["video_id"], "question_id": next(split_qid),
+                    "type": json.dumps([group, qtype]), "question_content": text,
+                    "templ_values": json.dumps(list(values)), "question_deleted": 0, "anser": answer})
+    return out
+
+
+def generate(opts: SynthOptions, progress=None) -> dict:
+    """Write the dataset under opts.out; returns the summary (also written into the card)."""
+    opts.check()
+    start = time.time()
+    out = Path(opts.out)
+    for sub in ("videos", "json", "meta"):
+        (out / sub).mkdir(parents=True, exist_ok=True)
+    metas = [sample_scene(opts.seed, i, opts.seconds, opts.fps, opts.size, opts.sample_rate)
+             for i in range(opts.videos)]
+    rngs = [video_rng(opts.seed, i, 3) for i in range(opts.videos)]
+    picks = select([candidates(m, r) for m, r in zip(metas, rngs)], opts.questions_per_video,
+                   opts.balanced, rngs)
+    split_of = assign_splits(opts.videos, opts.split, opts.seed)
+    qid = iter(range(10 ** 9))
+    files = {s: [] for s in SPLITS}
+    for i, (meta, p) in enumerate(zip(metas, picks)):
+        files[split_of[i]].extend(_records(meta, p, qid))
+        write_json(out / "meta" / f"{meta['video_id']}.json", meta)
+    for s in SPLITS:
+        write_json(out / "json" / f"avqa-{s}.json", files[s])
+    keep = {f"{m['video_id']}.mp4" for m in metas}
+    for stale in (out / "videos").glob("*.mp4"):      # a previous, larger run
+        if stale.name not in keep:
+            stale.unlink()
+    jobs = [(m, out / "videos" / f"{m['video_id']}.mp4", opts.seed, i) for i, m in enumerate(metas)]
+    workers = max(1, min(opts.workers or os.cpu_count() or 1, len(jobs)))
+    if workers == 1:
+        for job in jobs:
+            _render(job)
+            progress and progress()
+    else:
+        ctx = mp.get_context("fork" if sys.platform.startswith("linux") else "spawn")
+        with ctx.Pool(workers) as pool:
+            for _ in pool.imap_unordered(_render, jobs, chunksize=1):
+                progress and progress()
+    records = [r for s in SPLITS for r in files[s]]
+    by_type = Counter(tuple(json.loads(r["type"])) for r in records)
+    summary = {
+        "generator": GENERATOR, "options": {**asdict(opts), "out": str(out)},
+        "videos": {s: sum(1 for v in split_of.values() if v == s) for s in SPLITS},
+        "questions": {s: len(files[s]) for s in SPLITS},
+        "types": {f"{g}/{t}": by_type.get((g, t), 0) for g, t in TYPES},
+        "templates": len({r["question_content"] for r in records}),
+        "segments_per_video": int(opts.seconds // SEGMENT_S),
+        "seconds": round(time.time() - start, 2), "workers": workers,
+    }
+    (out / "README.md").write_text(dataset_card(summary, records), encoding="utf-8")
+    return summary

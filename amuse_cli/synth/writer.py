@@ -1,0 +1,49 @@
+"""Write an mp4 (H.264 + AAC, one stream each) with PyAV, and JSON files, atomically."""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import av
+import numpy as np
+
+AAC_FRAME = 1024        # samples per AAC frame
+CRF = "26"              # x264 quality: small files, plenty for 64-256 px models
+
+
+def write_json(path: Path, obj, indent: int | None = 2) -> None:
+    """As the released files: ASCII-escaped ('？' -> \\uff1f), 2-space indent; tmp + rename."""
+    path = Path(path)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(obj, indent=indent, ensure_ascii=True) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def write_mp4(path: Path, frames, audio: np.ndarray, fps: int, size: tuple[int, int], sr: int) -> None:
+    """Encode frames (iterable of uint8 [H, W, 3]) and mono float32 audio; single-threaded so the
+    bytes depend only on the inputs."""
+    path = Path(path)
+    tmp = path.with_name(path.name + ".tmp.mp4")
+    with av.open(str(tmp), "w", format="mp4") as out:
+        vs = out.add_stream("libx264", rate=fps, options={"preset": "veryfast", "crf": CRF, "threads": "1"})
+        vs.width, vs.height = size
+        vs.pix_fmt = "yuv420p"
+        vs.codec_context.thread_count = 1
+        aus = out.add_stream("aac", rate=sr, layout="mono")
+        for frame in frames:
+            for packet in vs.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")):
+                out.mux(packet)
+        for packet in vs.encode():
+            out.mux(packet)
+        pts = 0
+        for i in range(0, audio.size, AAC_FRAME):
+            chunk = np.ascontiguousarray(audio[None, i:i + AAC_FRAME], dtype=np.float32)
+            af = av.AudioFrame.from_ndarray(chunk, format="fltp", layout="mono")
+            af.sample_rate, af.pts = sr, pts
+            pts += chunk.shape[1]
+            for packet in aus.encode(af):
+                out.mux(packet)
+        for packet in aus.encode():
+            out.mux(packet)
+    os.replace(tmp, path)
