@@ -259,3 +259,18 @@ def test_bad_prediction_line_names_file_and_line(work):
     (run / "predictions-test.jsonl").write_text("\n".join(lines) + "\n")
     result = invoke()
     assert result.exit_code == 2 and ":131: unknown question type Sound/Counting" in result.stderr
+
+
+def test_metrics_file_that_disagrees_is_flagged(work):
+    from amuse_cli.metrics import cells_from_predictions
+
+    run = make_run(work, "m/a")
+    preds = [json.loads(x) for x in (run / "predictions-test.jsonl").read_text().splitlines()]
+    metrics = {"split": "test", "benchmark": "synthetic", "questions": 130, "cells": cells_from_predictions(preds)}
+    (run / "metrics-test.json").write_text(json.dumps(metrics))
+    assert "note:" not in invoke().stderr
+    metrics["cells"]["AV-Loc"]["acc"] = 12.0
+    (run / "metrics-test.json").write_text(json.dumps(metrics))
+    result = invoke("--format", "json")
+    assert result.exit_code == 0 and json.loads(result.stdout)["runs"][0]["cells"]["AV-Loc"]["acc"] == 80.0
+    assert "metrics-test.json disagrees with its predictions file in AV-Loc" in result.stderr

@@ -5,6 +5,7 @@ import csv
 import io
 
 from amuse_cli.data.taxonomy import COLUMNS
+from amuse_cli.metrics import cells_from_predictions
 from amuse_cli.report import reference as ref
 from amuse_cli.report import tables
 from amuse_cli.report.writers import Report, Table
@@ -15,6 +16,14 @@ def _by_benchmark(rows: list[dict]) -> dict[str, list[dict]]:
     for row in rows:
         out.setdefault(row["benchmark"], []).append(row)
     return out
+
+
+def stale_metrics(run) -> list[str]:
+    """Columns where the run's metrics-<split>.json disagrees with its predictions file."""
+    saved = run.metrics.get("cells") or {}
+    mine = cells_from_predictions(run.predictions)
+    return [c for c in COLUMNS if c in saved and (saved[c].get("n") != mine[c]["n"] or abs(
+        (saved[c].get("acc") or 0.0) - (mine[c]["acc"] or 0.0)) > 0.005)]
 
 
 def type_report(groups, reference: str = "none", ci: bool = False) -> Report:
@@ -43,6 +52,11 @@ def type_report(groups, reference: str = "none", ci: bool = False) -> Report:
             report.notes.append(f"published {ref.VERSIONS[reference]} rows are not shown beside runs on "
                                 f"'{bench}' data (their data.benchmark); they compare only with runs "
                                 f"evaluated on {ref.VERSIONS[reference]}")
+    for run in (r for g in groups for r in g):
+        bad = stale_metrics(run)
+        if bad:
+            report.notes.append(f"{run.path}/metrics-{run.split}.json disagrees with its predictions file in "
+                                f"{', '.join(bad)}; the table uses the predictions (re-run `amuse eval {run.path}`)")
     if shown:
         report.data["reference"] = shown
     return report
