@@ -87,7 +87,8 @@ def type_row(runs, ci: bool = False) -> dict:
     intervals = bootstrap_ci(runs) if ci else {}
     cells = {}
     for col in COLUMNS:
-        mean, std = _mean_std([c[col]["acc"] for c in per_run])
+        # from counts, not metrics' 4-decimal acc: rounding twice could move the 2nd decimal
+        mean, std = _mean_std([100.0 * c[col]["correct"] / c[col]["n"] if c[col]["n"] else None for c in per_run])
         cell = {"acc": None if mean is None else round(mean, 2), "n": per_run[0][col]["n"]}
         if len(runs) > 1:
             cell["std"] = None if std is None else round(std, 2)
