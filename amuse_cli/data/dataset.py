@@ -1,0 +1,119 @@
+"""Training's view of the feature cache: `open_cache(cfg)` and a torch Dataset over QA records.
+
+The cache is the one `amuse extract-features` writes for exactly these settings (its folder name
+holds their hash); anything else (missing, incomplete, other settings) is refused with the command
+that builds the right one. Arrays are read per item through a memory map, so memory does not grow
+with the dataset.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+from amuse_cli.data.taxonomy import ANSWER_IDS, TEMPLATE_IDS
+from amuse_cli.errors import AmuseError
+from amuse_cli.features import cache as store
+from amuse_cli.features.settings import (array_shapes, cache_dir, dataset_name, extraction_settings,
+                                         settings_hash)
+
+FLOAT32 = ("logmel",)  # float16 on disk, float32 for the model
+
+
+def build_command(cfg: dict) -> str:
+    recipe = Path("recipes") / f"{cfg['name']}.yaml"
+    recipe_arg = f"{recipe} " if recipe.is_file() else "<recipe> "
+    return (f"amuse extract-features {recipe_arg}data.root={cfg['data']['root']} "
+            f"features.cache={cfg['features']['cache']}")
+
+
+class FeatureCache:
+    """A finished cache: its manifest, array shapes, and per-video arrays by video_id."""
+
+    def __init__(self, path: Path, manifest: dict):
+        self.path, self.manifest = path, manifest
+        self.shapes = manifest["shapes"]
+        self.settings = manifest["settings"]
+        self.videos = {v: r for v, r in manifest["videos"].items() if r.get("status") == "ok"}
+        self.failed = {v: r.get("reason", "") for v, r in manifest["videos"].items() if r.get("status") != "ok"}
+
+    def __contains__(self, video_id: str) -> bool:
+        return video_id in self.videos
+
+    def arrays(self, video_id: str) -> dict[str, np.ndarray]:
+        if video_id not in self.videos:
+            why = self.failed.get(video_id, "not in the dataset's videos/ folder when the cache was built")
+            raise AmuseError(f"video {video_id} is not in the cache {self.path} ({why})")
+        return store.read_video(self.path, video_id)
+
+
+def _differences(a: dict, b: dict) -> str:
+    keys = sorted(k for k in set(a) | set(b) if a.get(k) != b.get(k))
+    return ", ".join(f"features.{k}={b.get(k)!r} (cache has {a.get(k)!r})" for k in keys[:4])
+
+
+def open_cache(cfg: dict) -> FeatureCache:
+    """The cache matching cfg's `features:` and data.root, or AmuseError with the command to build it."""
+    path = cache_dir(cfg)
+    settings = extraction_settings(cfg)
+    cmd = build_command(cfg)
+    manifest = store.read_manifest(path)
+    if manifest is None:
+        others = sorted(Path(cfg["features"]["cache"]).glob(f"{dataset_name(cfg)}-*/{store.MANIFEST}"))
+        for other in others:
+            old = store.read_manifest(other.parent) or {}
+            if old.get("settings"):
+                raise AmuseError(f"the cache {other.parent} was built with other settings "
+                                 f"({_differences(old['settings'], settings)}); build one for this recipe: {cmd}")
+        raise AmuseError(f"no feature cache at {path}; build it: {cmd}")
+    if manifest.get("settings_hash") != settings_hash(settings) or manifest.get("settings") != settings:
+        raise AmuseError(f"the cache {path} was built with other settings "
+                         f"({_differences(manifest.get('settings', {}), settings)}); rebuild it: {cmd}")
+    if not manifest.get("complete"):
+        done = len(manifest.get("videos", {}))
+        raise AmuseError(f"the cache {path} is incomplete ({done} videos recorded; the run was interrupted); "
+                         f"resume it: {cmd}")
+    return FeatureCache(path, manifest)
+
+
+class AVQADataset(Dataset):
+    """One item per QA record: the video's cached arrays plus question, answer and template ids.
+
+    Records whose video is not cached raise AmuseError naming it, unless skip_missing=True (then
+    they are dropped and counted in `self.skipped`).
+    """
+
+    def __init__(self, records, cache: FeatureCache, vocab, max_tokens: int = 14, skip_missing: bool = False):
+        self.cache, self.vocab, self.max_tokens = cache, vocab, max_tokens
+        missing = [r for r in records if r.video_id not in cache]
+        if missing and not skip_missing:
+            r = missing[0]
+            why = cache.failed.get(r.video_id, "no such video was extracted")
+            raise AmuseError(f"{len(missing)} questions refer to videos missing from the cache {cache.path}, "
+                             f"first {r.key} (video {r.video_id}: {why}); fix or remove those videos, "
+                             f"or skip them (skip_missing)")
+        self.positions = [i for i, r in enumerate(records) if r.video_id in cache]
+        self.records = records
+        self.skipped = len(missing)
+
+    def __len__(self) -> int:
+        return len(self.positions)
+
+    def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
+        index = self.positions[i]
+        rec = self.records[index]
+        item = {}
+        for k, v in self.cache.arrays(rec.video_id).items():
+            if k not in self.cache.shapes:
+                continue
+            item[k] = torch.from_numpy(v.astype(np.float32) if k in FLOAT32 else v)
+        item["question"] = torch.tensor(self.vocab.encode(rec.tokens, self.max_tokens), dtype=torch.int64)
+        item["answer"] = torch.tensor(ANSWER_IDS[rec.answer], dtype=torch.int64)
+        item["template"] = torch.tensor(TEMPLATE_IDS.get(rec.template, -1), dtype=torch.int64)
+        item["index"] = torch.tensor(index, dtype=torch.int64)
+        return item
+
+
+__all__ = ["open_cache", "AVQADataset", "FeatureCache", "array_shapes"]

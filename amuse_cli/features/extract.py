@@ -1,0 +1,59 @@
+"""One video -> the arrays of docs/INTERFACES.md section 2 (frames, log-mel windows, segment labels)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from amuse_cli import media, registry
+from amuse_cli.errors import AmuseError
+from amuse_cli.features import logmel, rhythm
+from amuse_cli.features.settings import window_hops
+from amuse_cli.features.truth import segment_truth
+
+
+def source_labeler(settings: dict):
+    return registry.get("source_labeler", settings["source_method"], "features.source_method")(settings)
+
+
+def extract_with_info(path: str | Path, settings: dict, meta: dict | None = None) -> tuple[dict, dict]:
+    """Arrays for one video plus what the manifest records about it (durations, audio, truth)."""
+    labeler = source_labeler(settings)
+    if getattr(labeler, "needs_meta", False) and meta is None:
+        raise AmuseError(f"features.source_method={settings['source_method']} needs the synthetic ground "
+                         f"truth (meta/<video_id>.json) for {path}; on real videos use "
+                         f"features.source_method=tagger features.tagger_weights=<Cnn14 .pth>")
+    sr = settings["sample_rate"]
+    clip = media.decode(path, settings["frames"], settings["frame_size"], sr, settings["clip_seconds"])
+    mel = logmel.fbank(clip.audio, settings)
+    windows = logmel.frame_windows(mel, clip.frame_times, settings, window_hops(settings))
+    # Label segments stop where the video stops: padding past its end carries no rhythm.
+    bounds, seg_mask = rhythm.segment_bounds(min(clip.duration, clip.video_duration),
+                                             settings["segment_seconds"], settings["segments"])
+    bpm = rhythm.estimate_bpm(clip.audio, sr, bounds, seg_mask)
+    arrays = {
+        "frames": clip.frames,
+        "logmel": windows.astype(np.float16),
+        "frame_mask": clip.frame_mask,
+        "rhythm": rhythm.change_labels(bpm, seg_mask, settings["rhythm_theta"]),
+        "bpm": bpm,
+        "sources": labeler(clip.audio, sr, bounds, seg_mask, meta).astype(np.float32),
+        "segment_mask": seg_mask,
+    }
+    info = {"duration": round(clip.duration, 3), "video_duration": round(clip.video_duration, 3),
+            "has_audio": clip.has_audio, "segments": int(seg_mask.sum())}
+    if meta is not None:
+        truth = segment_truth(meta, bounds, seg_mask, settings["rhythm_theta"])
+        valid = seg_mask
+        info["truth"] = {
+            "rhythm_agree": int(np.sum(truth["rhythm"][valid] == arrays["rhythm"][valid])),
+            "bpm_abs_err": float(np.sum(np.abs(truth["bpm"][valid] - bpm[valid]))),
+            "sources_agree": int(np.sum(truth["sources"][valid] == arrays["sources"][valid])),
+            "bpm_true": [round(float(b), 2) for b in truth["bpm"][valid]],
+        }
+    return arrays, info
+
+
+def extract_video(path: str | Path, settings: dict, meta: dict | None = None) -> dict[str, np.ndarray]:
+    """The cached arrays of one video (as `amuse predict` needs them), shapes from settings.array_shapes."""
+    return extract_with_info(path, settings, meta)[0]

@@ -1,0 +1,237 @@
+"""Extract every video of a dataset into its cache: resume, worker processes, torchrun shards, progress.
+
+Under torchrun each rank takes videos[rank::world]; rank 0 merges every rank's journal into the
+manifest after a barrier. A video that cannot be decoded is recorded as failed with its reason and
+the run goes on; a cache that cannot be written (disk full) stops the run with finished work kept.
+"""
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+import time
+from pathlib import Path
+
+from amuse_cli.errors import AmuseError
+from amuse_cli.features import cache as store
+from amuse_cli.features.extract import extract_with_info, source_labeler
+from amuse_cli.features.settings import (CACHE_FORMAT, array_shapes, cache_dir, dataset_name,
+                                         extraction_settings, settings_hash)
+from amuse_cli.features.truth import read_meta
+
+VIDEO_SUFFIXES = (".mp4", ".mkv", ".webm", ".mov", ".avi")
+PLAIN_LOG_EVERY_S = 10.0      # seconds between progress lines when stdout is not a terminal
+
+
+def list_videos(cfg: dict) -> list[Path]:
+    folder = Path(cfg["data"]["root"]) / cfg["data"]["videos"]
+    if not folder.is_dir():
+        raise AmuseError(f"videos folder {folder} not found; set data.root (or --data) to a dataset "
+                         f"holding {cfg['data']['videos']}/, or run `amuse synth --out {cfg['data']['root']}`")
+    videos = sorted(p for p in folder.iterdir() if p.suffix.lower() in VIDEO_SUFFIXES and p.is_file())
+    if not videos:
+        raise AmuseError(f"no videos ({', '.join(VIDEO_SUFFIXES)}) in {folder}; check data.root / data.videos")
+    return videos
+
+
+def dist_rank_world() -> tuple[int, int]:
+    return int(os.environ.get("RANK", 0)), int(os.environ.get("WORLD_SIZE", 1))
+
+
+def _meta_path(cfg: dict, video_id: str) -> Path | None:
+    folder = Path(cfg["data"]["root"]) / cfg["data"]["meta"]
+    return folder / f"{video_id}.json" if folder.is_dir() else None
+
+
+def extract_one(job: tuple) -> tuple[str, dict]:
+    """Worker: extract and store one video; bad media becomes a `failed` record, never an exception."""
+    path, video_id, settings, meta_path, cache = job
+    start = time.perf_counter()
+    try:
+        meta = read_meta(meta_path) if meta_path is not None and Path(meta_path).is_file() else None
+        arrays, info = extract_with_info(path, settings, meta)
+    except store.CacheWriteError:
+        raise
+    except AmuseError as e:
+        return video_id, {"status": "failed", "reason": str(e).replace(f"{path}: ", "")}
+    except Exception as e:  # noqa: BLE001 - one odd file must not stop thousands of others
+        return video_id, {"status": "failed", "reason": f"{type(e).__name__}: {e}"}
+    record = store.write_video(Path(cache), video_id, arrays)
+    record.update(info, seconds=round(time.perf_counter() - start, 3))
+    return video_id, record
+
+
+def _init_worker() -> None:
+    import torch
+    torch.set_num_threads(1)  # one process per core is faster than threads fighting over cores
+
+
+def _results(jobs: list, workers: int):
+    if workers <= 1 or len(jobs) <= 1:
+        for job in jobs:
+            yield extract_one(job)
+        return
+    with mp.get_context("spawn").Pool(min(workers, len(jobs)), initializer=_init_worker) as pool:
+        yield from pool.imap_unordered(extract_one, jobs, chunksize=1)
+
+
+def summarize(records: dict[str, dict], video_ids: list[str], seconds: float, extracted: int) -> dict:
+    recs = [records[v] for v in video_ids if v in records]
+    ok = [r for r in recs if r.get("status") == "ok"]
+    out = {"videos": len(video_ids), "videos_ok": len(ok), "videos_failed": len(recs) - len(ok),
+           "videos_extracted_this_run": extracted, "seconds": round(seconds, 2),
+           "mb_per_video": round(sum(r["bytes"] for r in ok) / len(ok) / 1e6, 4) if ok else 0.0,
+           "videos_without_audio": sum(1 for r in ok if not r.get("has_audio", True))}
+    truth = [r for r in ok if "truth" in r]
+    segments = sum(r["segments"] for r in truth)
+    if segments:
+        out["rhythm_agreement"] = round(sum(r["truth"]["rhythm_agree"] for r in truth) / segments, 4)
+        out["bpm_mae"] = round(sum(r["truth"]["bpm_abs_err"] for r in truth) / segments, 3)
+        out["sources_agreement"] = round(sum(r["truth"]["sources_agree"] for r in truth) / segments, 4)
+    return out
+
+
+def _manifest(cfg, settings, records, video_ids, summary, complete) -> dict:
+    return {"cache_format": CACHE_FORMAT, "dataset": dataset_name(cfg),
+            "data_root": str(Path(cfg["data"]["root"]).resolve()), "settings": settings,
+            "settings_hash": settings_hash(settings), "shapes": array_shapes(settings),
+            "versions": store.versions(), "complete": complete, "summary": summary,
+            "videos": {v: records[v] for v in video_ids if v in records}}
+
+
+def _barrier(world: int) -> None:
+    if world <= 1:
+        return
+    import torch.distributed as dist
+    if not dist.is_initialized():
+        dist.init_process_group("gloo")
+    dist.barrier()
+
+
+def run(cfg: dict, workers: int = 1, resume: bool = True, verify: bool = False, progress=None) -> dict:
+    """Extract the dataset of `cfg` into its cache; returns the manifest (summary inside)."""
+    settings = extraction_settings(cfg)
+    source_labeler(settings)                    # a bad method or missing weights fails before any work
+    videos = list_videos(cfg)
+    video_ids = [p.stem for p in videos]
+    cache = cache_dir(cfg)
+    cache.mkdir(parents=True, exist_ok=True)
+    rank, world = dist_rank_world()
+    if not resume and rank == 0:
+        store.clear_journals(cache)
+    records = store.known_records(cache) if resume else {}
+    if rank == 0:
+        store.write_manifest(cache, _manifest(cfg, settings, records, video_ids, {}, complete=False))
+    shard = list(range(rank, len(videos), world))
+    done = {video_ids[i] for i in shard if video_ids[i] in records
+            and store.file_ok(cache, video_ids[i], records[video_ids[i]], checksum=verify)}
+    jobs = [(str(videos[i]), video_ids[i], settings, _meta_path(cfg, video_ids[i]), str(cache))
+            for i in shard if video_ids[i] not in done]
+    start = time.perf_counter()
+    journal = store.Journal(cache, rank)
+    if progress is not None:
+        progress.start(total=len(shard), skipped=len(done))
+    try:
+        for video_id, record in _results(jobs, workers):
+            journal.append(video_id, record)
+            records[video_id] = record
+            if progress is not None:
+                progress.advance(video_id, record)
+    finally:
+        journal.close()
+        if progress is not None:
+            progress.stop()
+    _barrier(world)
+    records = store.known_records(cache)
+    summary = summarize(records, video_ids, time.perf_counter() - start, len(jobs))
+    manifest = _manifest(cfg, settings, records, video_ids, summary,
+                         complete=all(v in records for v in video_ids))
+    if rank == 0:
+        store.write_manifest(cache, manifest)
+    manifest["path"] = str(cache)
+    return manifest
+
+
+class ProgressReporter:
+    """A rich progress bar (videos/s, ETA) on a terminal; plain log lines otherwise."""
+
+    def __init__(self, console, enabled: bool = True):
+        self.console, self.enabled = console, enabled
+        self.bar = None
+
+    def start(self, total: int, skipped: int) -> None:
+        self.total, self.done, self.failed, self.t0, self.last = total, skipped, 0, time.perf_counter(), 0.0
+        self.skipped = skipped
+        if skipped:
+            self.console.print(f"resuming: {skipped} of {total} videos already cached")
+        if self.enabled and self.console.is_terminal:
+            from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
+                                       TimeRemainingColumn)
+            self.bar = Progress(TextColumn("extract"), BarColumn(), MofNCompleteColumn(),
+                                TextColumn("{task.fields[rate]} videos/s  failed {task.fields[failed]}"),
+                                TimeRemainingColumn(), console=self.console, transient=False)
+            self.task = self.bar.add_task("extract", total=total, completed=skipped, rate="-", failed=0)
+            self.bar.start()
+
+    def _rate(self) -> float:
+        return (self.done - self.skipped) / max(time.perf_counter() - self.t0, 1e-9)
+
+    def advance(self, video_id: str, record: dict) -> None:
+        self.done += 1
+        self.failed += record.get("status") != "ok"
+        if self.bar is not None:
+            self.bar.update(self.task, advance=1, rate=f"{self._rate():.2f}", failed=self.failed)
+            return
+        now = time.perf_counter()
+        if record.get("status") != "ok":
+            self.console.print(f"failed {video_id}: {record.get('reason')}", highlight=False)
+        if self.enabled and (now - self.last >= PLAIN_LOG_EVERY_S or self.done == self.total):
+            self.last = now
+            rate = self._rate()
+            eta = (self.total - self.done) / rate if rate > 0 else 0.0
+            self.console.print(f"extract {self.done}/{self.total} ({100 * self.done // max(self.total, 1)}%) "
+                               f"{rate:.2f} videos/s failed {self.failed} eta {time.strftime('%H:%M:%S', time.gmtime(eta))}",
+                               highlight=False)
+
+    def stop(self) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+
+
+def print_report(console, manifest: dict) -> None:
+    """The summary line and a table of failed videos with their reasons."""
+    s = manifest["summary"]
+    line = (f"cache {manifest['path']}: {s['videos_ok']} ok, {s['videos_failed']} failed, "
+            f"{s['mb_per_video']:.2f} MB/video, {s['videos_extracted_this_run']} extracted in {s['seconds']:.1f} s")
+    if "rhythm_agreement" in s:
+        line += f"; vs ground truth: rhythm_agreement {s['rhythm_agreement']:.3f}, bpm_mae {s['bpm_mae']:.1f}"
+    if s["videos_without_audio"]:
+        line += f"; {s['videos_without_audio']} without audio (silence cached)"
+    console.print(line, highlight=False)
+    failed = [(v, r.get("reason", "")) for v, r in manifest["videos"].items() if r.get("status") != "ok"]
+    if not failed:
+        return
+    from rich.table import Table
+    table = Table(title=f"{len(failed)} videos failed", title_justify="left")
+    table.add_column("video_id")
+    table.add_column("reason", overflow="fold")
+    for v, reason in failed:
+        table.add_row(v, reason)
+    console.print(table)
+
+
+def ensure_synthetic(cfg: dict, echo) -> None:
+    """The default synthetic dataset is generated on first use (`amuse synth`), saying so."""
+    import subprocess
+    import sys
+
+    from amuse_cli.paths import DEFAULT_SYNTH_DIR
+
+    root = Path(cfg["data"]["root"])
+    if (root / cfg["data"]["videos"]).is_dir() or cfg["data"]["benchmark"] != "synthetic" \
+            or root.resolve() != Path(DEFAULT_SYNTH_DIR).resolve():
+        return
+    echo(f"{root} has no dataset yet: generating the synthetic benchmark first (amuse synth --out {root})")
+    rc = subprocess.call([sys.executable, "-m", "amuse_cli", "synth", "--out", str(root)])
+    if rc != 0:
+        raise AmuseError(f"`amuse synth --out {root}` failed (exit {rc}); run it yourself to see why, "
+                         f"or point data.root at an existing dataset")

@@ -1,0 +1,184 @@
+"""Decode one video with PyAV in a single sequential pass: evenly sampled frames + mono audio.
+
+The file is demuxed front to back once, never seeked. Video packets are buffered one GOP at a
+time (compressed, small) and a GOP is decoded only when a sampled time falls inside it, so a 60 s
+clip sampled at 8 frames decodes a fraction of its frames. Only the sampled frames are converted,
+resized (swscale AREA: antialiased) and kept, so memory stays flat even on 4K input.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import av
+import numpy as np
+
+from amuse_cli.errors import AmuseError
+
+TRUNCATION_SLACK_S = 1.0        # allowed gap between the header's duration and the last packet
+TRUNCATION_SLACK_FRAC = 0.1     # ... or this fraction of the duration, whichever is larger
+
+
+class MediaError(AmuseError):
+    """A video cannot be decoded (missing, empty, not a video, truncated, corrupt)."""
+
+
+@dataclass
+class Clip:
+    frames: np.ndarray          # uint8 [T, 3, size, size]
+    frame_times: np.ndarray     # float64 [T], seconds from the clip's start
+    frame_mask: np.ndarray      # bool [T], False past the end of the video (padding)
+    audio: np.ndarray           # float32 [round(duration * sample_rate)], mono
+    duration: float             # seconds on the time axis (clip_seconds, or the video's length)
+    video_duration: float       # seconds of video in the file
+    has_audio: bool
+
+
+def sample_times(duration: float, count: int) -> np.ndarray:
+    """Centres of `count` equal bins over [0, duration): evenly spread, never on the edges."""
+    return (np.arange(count) + 0.5) * (duration / count)
+
+
+def _stream_duration(container, vs) -> float | None:
+    if vs.duration is not None and vs.time_base is not None:
+        return float(vs.duration * vs.time_base)
+    if container.duration is not None:
+        return container.duration / 1_000_000  # AV_TIME_BASE microseconds
+    return None
+
+
+class _FrameSelector:
+    """Receives decoded frames in presentation order; keeps, per target time, the nearest one."""
+
+    def __init__(self, times: np.ndarray, size: int, time_base, t0: float):
+        self.times, self.size, self.time_base, self.t0 = times, size, time_base, t0
+        self.out: list[np.ndarray | None] = [None] * len(times)
+        self.next = 0                      # first target not yet filled
+        self.prev = None                   # (time, frame) of the last frame seen
+        self._converted = (None, None)     # (frame, array): a frame picked twice is converted once
+
+    def pending_before(self, t: float) -> bool:
+        return self.next < len(self.times) and self.times[self.next] < t
+
+    def _convert(self, frame) -> np.ndarray:
+        if self._converted[0] is not frame:
+            rgb = frame.reformat(width=self.size, height=self.size, format="rgb24",
+                                 interpolation="AREA").to_ndarray()
+            self._converted = (frame, np.ascontiguousarray(rgb.transpose(2, 0, 1)))
+        return self._converted[1]
+
+    def push(self, frame) -> None:
+        if frame.pts is None:
+            return
+        t = float(frame.pts * self.time_base) - self.t0  # frame.time is unset on drained frames
+        while self.next < len(self.times) and t >= self.times[self.next]:
+            target = self.times[self.next]
+            pick = frame
+            if self.prev is not None and target - self.prev[0] < t - target:
+                pick = self.prev[1]
+            self.out[self.next] = self._convert(pick)
+            self.next += 1
+        self.prev = (t, frame)
+
+    def finish(self) -> list[np.ndarray]:
+        """Targets past the last frame repeat it (padding of a short clip)."""
+        if self.prev is None:
+            raise MediaError("no decodable video frame")
+        last = self._convert(self.prev[1])
+        return [a if a is not None else last for a in self.out]
+
+
+def _decode_gop(vs, packets, selector: _FrameSelector) -> None:
+    ctx = vs.codec_context
+    for p in packets:
+        for f in ctx.decode(p):
+            selector.push(f)
+    for f in ctx.decode(None):   # drain frames held back for B-frame reordering
+        selector.push(f)
+    ctx.flush_buffers()          # ready for the next GOP we decide to decode
+
+
+def decode(path: str | Path, frames: int, size: int, sample_rate: int,
+           clip_seconds: float | None = None) -> Clip:
+    """Sample `frames` frames evenly over the clip and its audio as mono float32 at `sample_rate`.
+
+    The time axis is `clip_seconds` when given (shorter videos are padded: last frame repeated,
+    silent audio, frame_mask False), else the video's own duration. Raises MediaError.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise MediaError(f"{path}: file not found")
+    if path.stat().st_size == 0:
+        raise MediaError(f"{path}: empty file (0 bytes)")
+    try:
+        container = av.open(str(path))
+    except (av.error.FFmpegError, OSError, UnicodeDecodeError) as e:
+        raise MediaError(f"{path}: cannot open as media ({_why(e)})") from None
+    with container:
+        if not container.streams.video:
+            raise MediaError(f"{path}: no video stream (audio-only or not a video)")
+        vs = container.streams.video[0]
+        vs.thread_type = "AUTO"
+        astream = container.streams.audio[0] if container.streams.audio else None
+        video_duration = _stream_duration(container, vs)
+        if not video_duration or video_duration <= 0:
+            raise MediaError(f"{path}: unknown or zero duration in the header")
+        tb = vs.time_base
+        t0 = float(vs.start_time * tb) if vs.start_time is not None else 0.0
+        duration = float(clip_seconds) if clip_seconds else video_duration
+        times = sample_times(duration, frames)
+        selector = _FrameSelector(times, size, tb, t0)
+        resampler = av.AudioResampler(format="flt", layout="mono", rate=sample_rate) if astream else None
+        chunks, audio_start, gop, last_pts_t = [], None, [], 0.0
+        try:
+            for packet in container.demux(*([vs] + ([astream] if astream else []))):
+                if packet.pts is None and packet.dts is None:
+                    continue  # a demuxer's end-of-stream marker
+                if packet.stream.type == "audio":
+                    for f in packet.decode():
+                        if audio_start is None and f.pts is not None:
+                            audio_start = float(f.pts * astream.time_base) - t0
+                        chunks.extend(r.to_ndarray().reshape(-1) for r in resampler.resample(f))
+                    continue
+                pts_t = float((packet.pts if packet.pts is not None else packet.dts) * tb) - t0
+                if packet.is_keyframe and gop:
+                    if selector.pending_before(pts_t):
+                        _decode_gop(vs, gop, selector)
+                    gop = []
+                gop.append(packet)
+                last_pts_t = max(last_pts_t, pts_t + float((packet.duration or 0) * tb))
+            if gop and selector.next < len(times):
+                _decode_gop(vs, gop, selector)
+            if resampler is not None:
+                chunks.extend(r.to_ndarray().reshape(-1) for r in resampler.resample(None))
+        except av.error.FFmpegError as e:
+            raise MediaError(f"{path}: corrupt media ({_why(e)})") from None
+        slack = max(TRUNCATION_SLACK_S, TRUNCATION_SLACK_FRAC * video_duration)
+        if last_pts_t + slack < video_duration:
+            raise MediaError(f"{path}: truncated: video data ends at {last_pts_t:.1f} s "
+                             f"of the {video_duration:.1f} s in its header")
+        picked = selector.finish()
+    audio = _place_audio(chunks, audio_start or 0.0, duration, sample_rate)
+    return Clip(frames=np.stack(picked), frame_times=times, frame_mask=times < video_duration,
+                audio=audio, duration=duration, video_duration=video_duration,
+                has_audio=bool(astream is not None and chunks))
+
+
+def _place_audio(chunks, start_s: float, duration: float, sample_rate: int) -> np.ndarray:
+    """Audio on the clip's time axis: shifted by its start offset, padded with silence or cropped."""
+    n = int(round(duration * sample_rate))
+    out = np.zeros(n, dtype=np.float32)
+    if not chunks:
+        return out
+    audio = np.concatenate(chunks).astype(np.float32, copy=False)
+    offset = int(round(start_s * sample_rate))
+    if offset < 0:
+        audio, offset = audio[-offset:], 0
+    k = max(0, min(len(audio), n - offset))
+    out[offset:offset + k] = audio[:k]
+    return out
+
+
+def _why(e: Exception) -> str:
+    msg = getattr(e, "strerror", None) or str(e)
+    return msg.split(":")[-1].strip() if "Errno" in str(e) else msg
