@@ -48,8 +48,8 @@ DEFAULTS: dict = {
         "hop_ms": 10.0,
         "audio_window_s": 1.0,        # log-mel window per frame, centred on the frame's time
         "clip_seconds": None,         # fixed time axis (pad or crop); null: each video's duration
-        "segment_seconds": 6.0,       # rhythm/source label segments (paper: 6 s)
-        "segments": 10,               # label segments per clip (fixed shape; padded with a mask)
+        "segment_seconds": 3.0,       # rhythm/source label segments (released code: 3 s; paper: 6 s)
+        "segments": 20,               # label segments per clip (fixed shape, masked): 20 x 3 s = 60 s
         "rhythm_theta": 0.25,         # tempo-change threshold as a fraction of mean BPM (paper 0.25)
         "source_method": "meta",      # meta (synthetic ground truth) | tagger (PANNs-style weights)
         "tagger_weights": None,       # file path for source_method=tagger
@@ -68,6 +68,7 @@ DEFAULTS: dict = {
     "train": {
         "epochs": 30,
         "batch_size": 16,             # per process; the global batch is logged
+        "questions_per_video": 1,     # questions of one video per batch: its encoding is shared
         "grad_accum": 1,
         "grad_clip": 1.0,
         "precision": "bf16",          # fp32 | bf16 | fp16
