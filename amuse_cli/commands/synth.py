@@ -26,15 +26,11 @@ def command(no_progress, **opts):
     Example:
       amuse synth --out data/synth-small --videos 150 --seconds 4 --seed 7
     """
-    defaults = SynthOptions()
-    options = SynthOptions(
-        out=opts["out"], seed=opts["seed"], balanced=opts["balanced"], workers=opts["workers"],
-        videos=opts["videos"] or defaults.videos,
-        seconds=opts["seconds"] or defaults.seconds,
-        size=parse_size(opts["size"]) if opts["size"] else defaults.size,
-        fps=opts["fps"] or defaults.fps,
-        questions_per_video=opts["questions_per_video"] or defaults.questions_per_video,
-        split=parse_split(opts["split"]))
+    given = {k: v for k, v in opts.items() if v is not None}      # unset options keep the defaults
+    if "size" in given:
+        given["size"] = parse_size(given["size"])
+    given["split"] = parse_split(given["split"])
+    options = SynthOptions(**given)
     options.check()
     with progress_bar(options.videos, enabled=not no_progress) as advance:
         summary = generate(options, progress=advance)

@@ -103,14 +103,10 @@ def _records(meta, picks, split_qid):
     return out
 
 
-def generate(opts: SynthOptions, progress=None) -> dict:
-    """Write the dataset under opts.out; returns the summary (also written into the card)."""
+def plan(opts: SynthOptions) -> tuple[list[dict], dict[str, list[dict]]]:
+    """Every scene's ground truth and the question files, without rendering any media."""
     opts.check()
-    start = time.time()
-    out = Path(opts.out)
-    for sub in ("videos", "json", "meta"):
-        (out / sub).mkdir(parents=True, exist_ok=True)
-    metas = [sample_scene(opts.seed, i, opts.seconds, opts.fps, opts.size, opts.sample_rate)
+    metas = [sample_scene(opts.seed, i, float(opts.seconds), opts.fps, tuple(opts.size), opts.sample_rate)
              for i in range(opts.videos)]
     rngs = [video_rng(opts.seed, i, 3) for i in range(opts.videos)]
     picks = select([candidates(m, r) for m, r in zip(metas, rngs)], opts.questions_per_video,
@@ -119,7 +115,19 @@ def generate(opts: SynthOptions, progress=None) -> dict:
     qid = iter(range(10 ** 9))
     files = {s: [] for s in SPLITS}
     for i, (meta, p) in enumerate(zip(metas, picks)):
+        meta["split"] = split_of[i]
         files[split_of[i]].extend(_records(meta, p, qid))
+    return metas, files
+
+
+def generate(opts: SynthOptions, progress=None) -> dict:
+    """Write the dataset under opts.out; returns the summary (also written into the card)."""
+    start = time.time()
+    metas, files = plan(opts)
+    out = Path(opts.out)
+    for sub in ("videos", "json", "meta"):
+        (out / sub).mkdir(parents=True, exist_ok=True)
+    for meta in metas:
         write_json(out / "meta" / f"{meta['video_id']}.json", meta)
     for s in SPLITS:
         write_json(out / "json" / f"avqa-{s}.json", files[s])
@@ -142,7 +150,7 @@ def generate(opts: SynthOptions, progress=None) -> dict:
     by_type = Counter(tuple(json.loads(r["type"])) for r in records)
     summary = {
         "generator": GENERATOR, "options": {**asdict(opts), "out": str(out)},
-        "videos": {s: sum(1 for v in split_of.values() if v == s) for s in SPLITS},
+        "videos": {s: sum(m["split"] == s for m in metas) for s in SPLITS},
         "questions": {s: len(files[s]) for s in SPLITS},
         "types": {f"{g}/{t}": by_type.get((g, t), 0) for g, t in TYPES},
         "templates": len({r["question_content"] for r in records}),

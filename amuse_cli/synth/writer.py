@@ -9,7 +9,10 @@ import av
 import numpy as np
 
 AAC_FRAME = 1024        # samples per AAC frame
-CRF = "26"              # x264 quality: small files, plenty for 64-256 px models
+# Constant quantiser, one thread: x264's CRF mode (mb-tree lookahead) was seen to give different
+# bytes from run to run on identical frames; QP mode is deterministic. 28: small files, plenty for
+# the 64-256 px frames models read.
+X264 = {"preset": "veryfast", "qp": "28", "threads": "1"}
 
 
 def write_json(path: Path, obj, indent: int | None = 2) -> None:
@@ -26,7 +29,7 @@ def write_mp4(path: Path, frames, audio: np.ndarray, fps: int, size: tuple[int, 
     path = Path(path)
     tmp = path.with_name(path.name + ".tmp.mp4")
     with av.open(str(tmp), "w", format="mp4") as out:
-        vs = out.add_stream("libx264", rate=fps, options={"preset": "veryfast", "crf": CRF, "threads": "1"})
+        vs = out.add_stream("libx264", rate=fps, options=dict(X264))
         vs.width, vs.height = size
         vs.pix_fmt = "yuv420p"
         vs.codec_context.thread_count = 1
