@@ -19,12 +19,12 @@ def source_labeler(settings: dict):
 def extract_with_info(path: str | Path, settings: dict, meta: dict | None = None) -> tuple[dict, dict]:
     """Arrays for one video plus what the manifest records about it (durations, audio, truth)."""
     labeler = source_labeler(settings)
+    sr = settings["sample_rate"]
+    clip = media.decode(path, settings["frames"], settings["frame_size"], sr, settings["clip_seconds"])
     if getattr(labeler, "needs_meta", False) and meta is None:
         raise AmuseError(f"features.source_method={settings['source_method']} needs the synthetic ground "
                          f"truth (meta/<video_id>.json) for {path}; on real videos use "
                          f"features.source_method=tagger features.tagger_weights=<Cnn14 .pth>")
-    sr = settings["sample_rate"]
-    clip = media.decode(path, settings["frames"], settings["frame_size"], sr, settings["clip_seconds"])
     mel = logmel.fbank(clip.audio, settings)
     windows = logmel.frame_windows(mel, clip.frame_times, settings, window_hops(settings))
     # Label segments stop where the video stops: padding past its end carries no rhythm.

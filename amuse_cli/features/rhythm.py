@@ -1,7 +1,14 @@
-"""Per-segment tempo from librosa's beat tracker and the Amuse rhythm-change label.
+"""Per-segment tempo (librosa onset envelope + autocorrelation tempogram) and the Amuse rhythm label.
 
 Label (Amuse paper): 1 for segment i when |bpm_i - bpm_{i-1}| >= theta * mean BPM of the clip's
 valid segments; 0 for the first segment and for padding.
+
+Estimating each short segment's tempo on its own often lands on different metrical levels
+(beat, half beat, two beats) in neighbouring segments, which reads as a tempo change. So the
+*ratio* between neighbouring segments is measured instead, by sliding one segment's tempogram
+over the other's on a log-BPM axis (a tempo change shifts every periodicity by the same factor),
+and the absolute level is chosen once per clip: where the chained tempograms, weighted by a
+log-normal prior around 120 BPM (librosa's tempo prior), agree most.
 """
 from __future__ import annotations
 
@@ -9,6 +16,11 @@ import numpy as np
 
 ONSET_HOP = 256            # samples between onset-envelope frames (16 ms at 16 kHz)
 MIN_SEGMENT_FRAC = 0.5     # a trailing partial segment counts when it covers >= half a segment
+BPM_MIN, OCTAVES = 40.0, 3     # tempo axis: 40..320 BPM
+BINS_PER_OCTAVE = 36           # ~2 % per bin
+MAX_RATIO_OCTAVES = 0.9        # largest tempo change between neighbouring segments (x1.87)
+PRIOR_BPM, PRIOR_OCTAVES = 120.0, 1.0   # log-normal tempo prior: centre and spread
+TEMPO_GRID = BPM_MIN * 2 ** (np.arange(OCTAVES * BINS_PER_OCTAVE) / BINS_PER_OCTAVE)
 
 
 def segment_bounds(duration: float, seconds: float, count: int) -> tuple[np.ndarray, np.ndarray]:
@@ -21,24 +33,53 @@ def segment_bounds(duration: float, seconds: float, count: int) -> tuple[np.ndar
     return np.stack([starts, ends], axis=1), mask
 
 
+def tempogram(env: np.ndarray, frames_per_s: float) -> np.ndarray:
+    """Autocorrelation of an onset envelope sampled at TEMPO_GRID (>= 0; zeros for silence)."""
+    import librosa
+    if len(env) < 4 or not np.any(env - env.mean()):
+        return np.zeros(len(TEMPO_GRID))
+    ac = librosa.autocorrelate(env - env.mean())
+    ac = ac / ac[0]
+    lags = 60.0 * frames_per_s / TEMPO_GRID
+    return np.clip(np.interp(lags, np.arange(len(ac)), ac, right=0.0), 0.0, None)
+
+
+def tempo_shift(a: np.ndarray, b: np.ndarray) -> int:
+    """Bins by which b's tempogram is a's moved up the log-BPM axis (0 when either is flat)."""
+    if not a.any() or not b.any():
+        return 0
+    best, best_score = 0, -1.0
+    limit = int(MAX_RATIO_OCTAVES * BINS_PER_OCTAVE)
+    for s in range(-limit, limit + 1):
+        x, y = (a[:len(a) - s], b[s:]) if s >= 0 else (a[-s:], b[:len(b) + s])
+        score = float(np.dot(x, y) / (np.linalg.norm(x) * np.linalg.norm(y) + 1e-9))
+        if score > best_score + 1e-9 or (abs(score - best_score) <= 1e-9 and abs(s) < abs(best)):
+            best, best_score = s, score
+    return best
+
+
 def estimate_bpm(audio: np.ndarray, sr: int, bounds: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """float32 [S]: librosa's tempo estimate over each valid segment's onset envelope (0 elsewhere)."""
+    """float32 [S]: tempo of each valid segment (0 for padding and for a silent clip)."""
     import librosa  # heavy import, only where beats are tracked
 
     out = np.zeros(len(bounds), dtype=np.float32)
-    if not np.any(audio):
+    valid = np.flatnonzero(mask)
+    if not np.any(audio) or len(valid) == 0:
         return out
     env = librosa.onset.onset_strength(y=audio, sr=sr, hop_length=ONSET_HOP)
     fps = sr / ONSET_HOP
-    for i, (t0, t1) in enumerate(bounds):
-        if not mask[i]:
-            continue
-        seg = env[int(round(t0 * fps)):int(round(t1 * fps))]
-        if len(seg) < 4 or not np.any(seg):
-            continue
-        tempo = librosa.feature.tempo(onset_envelope=seg, sr=sr, hop_length=ONSET_HOP,
-                                      ac_size=max(t1 - t0, 1.0))
-        out[i] = float(np.atleast_1d(tempo)[0])
+    curves = [tempogram(env[int(round(bounds[i, 0] * fps)):int(round(bounds[i, 1] * fps))], fps) for i in valid]
+    offsets = np.concatenate([[0], np.cumsum([tempo_shift(a, b) for a, b in zip(curves[:-1], curves[1:])])])
+    prior = np.exp(-0.5 * ((np.log2(TEMPO_GRID) - np.log2(PRIOR_BPM)) / PRIOR_OCTAVES) ** 2)
+    best, best_score = None, -1.0
+    for start in range(-offsets.min(), len(TEMPO_GRID) - offsets.max()):
+        pos = start + offsets
+        score = sum(c[p] * prior[p] for c, p in zip(curves, pos))
+        if score > best_score:
+            best, best_score = pos, score
+    if best is None:   # changes too large for the axis: fall back to the first segment at the prior
+        best = np.clip(int(np.argmax(prior)) + offsets, 0, len(TEMPO_GRID) - 1)
+    out[valid] = TEMPO_GRID[best]
     return out
 
 

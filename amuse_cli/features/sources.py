@@ -161,8 +161,10 @@ class TaggerLabeler:
         fam = instrument_families()
         self.index = torch.tensor(sorted(fam))
         names = sorted(set(fam.values()))
-        self.family = torch.tensor([names.index(fam[i]) for i in sorted(fam)])
-        self.n_families = len(names)
+        # [classes counted, families] one-hot: a family is present when any of its classes is
+        self.members = torch.zeros(len(fam), len(names))
+        for row, i in enumerate(sorted(fam)):
+            self.members[row, names.index(fam[i])] = 1.0
 
     def probabilities(self, audio: np.ndarray, sample_rate: int, bounds: np.ndarray) -> torch.Tensor:
         """[S, 527] class probabilities of each segment (padded with silence to the longest)."""
@@ -185,9 +187,8 @@ class TaggerLabeler:
         if len(valid) == 0 or not np.any(audio):
             return out
         probs = self.probabilities(audio, sample_rate, bounds[valid])[:, self.index]
-        hits = torch.zeros(len(valid), self.n_families)
-        hits.index_reduce_(1, self.family, (probs >= self.threshold).float(), "amax", include_self=True)
-        out[valid] = hits.sum(dim=1).numpy()
+        present = ((probs >= self.threshold).float() @ self.members) > 0
+        out[valid] = present.sum(dim=1).numpy()
         return out
 
 
