@@ -158,6 +158,40 @@ def test_every_candidate_answer_follows_from_the_meta():
                 assert len(a) == len(b) == 1
                 ra, rb = (len(s["notes"]) / sum(e - x for x, e in s["intervals"]) for s in (a[0], b[0]))
                 assert max(ra, rb) / min(ra, rb) >= 1.5 and ans == ("yes" if ra > rb else "no")
+            elif tmpl == "Which instrument makes sounds <BA> the <Object>?":
+                (obj,) = [s for s in heard if s["instrument"] == values[1]]
+                order = sorted(heard, key=_entry)
+                k = order.index(obj) + (-1 if values[0] == "before" else 1)
+                assert 0 <= k < len(order) and ans == order[k]["instrument"]
+                assert abs(_entry(order[k]) - _entry(obj)) >= 0.5
+            elif tmpl == "Which <Object> makes the sound <FL>?":
+                same = sorted((s for s in sounding if s["instrument"] == values[0]), key=_entry)
+                a, b = (same[0], same[1]) if values[1] == "first" else (same[-1], same[-2])
+                gap = abs(_entry(a) - _entry(b))
+                assert ans == "simultaneously" if gap < 0.05 else (gap >= 0.5 and ans == a["position"])
+            elif tmpl == "Is the <FL> sound coming from the <LR> instrument?":
+                order = sorted(heard, key=_entry)
+                target = order[0] if values[0] == "first" else order[-1]
+                (at,) = [s for s in vis if s["position"] == values[1]]
+                assert ans == ("yes" if at is target else "no")
+            elif tmpl == "Where is the <LL> instrument?":
+                key = (lambda s: -s["loudness_db"]) if values[0] == "loudest" else \
+                    (lambda s: np.mean([n["pitch"] for n in s["notes"]]))
+                best = sorted(heard, key=key)
+                assert ans == best[0]["position"] and best[0]["visible"]
+            elif tmpl == "Which is the musical instrument that sounds at the same time as the <Object>?":
+                (obj,) = [s for s in heard if s["instrument"] == values[0]]
+                both = [o for o in heard if o is not obj and any(
+                    min(e1, e2) - max(s1, s2) >= 1.0 for s1, e1 in obj["intervals"] for s2, e2 in o["intervals"])]
+                assert [o["instrument"] for o in both] == [ans]
+            elif tmpl == "How many types of musical instruments sound in the video?":
+                assert ans == NUMBERS[len({s["instrument"] for s in sounding})]
+            elif tmpl == "How many types of musical instruments appeared in the entire video?":
+                assert ans == NUMBERS[len({s["instrument"] for s in vis})]
+            elif tmpl == "Is the <Object> in the video always playing?":
+                (obj,) = [s for s in vis if s["instrument"] == values[0]]
+                cover = sum(e - x for x, e in obj["intervals"]) / m["duration"]
+                assert ans == ("yes" if cover >= 0.97 else "no") and (cover >= 0.97 or cover <= 0.8)
             elif tmpl == "What kind of instrument is the <LRer> instrument? ":
                 order = sorted(vis, key=lambda s: s["x"])
                 assert ans == (order[0] if values[0] == "leftest" else order[-1])["instrument"]

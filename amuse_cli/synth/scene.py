@@ -117,7 +117,7 @@ def _notes_at(rng, instrument, register, intervals, beats, per_beat) -> list[dic
             else:
                 degree = int(np.clip(degree + rng.integers(-1, 2), 0, len(PENTATONIC) - 1))
                 pitch = register_center(register) + PENTATONIC[degree]
-            vel = 1.0 if k == 0 else 0.75
+            vel = 1.0 if k == 0 else 0.55         # accented beats: the beat tracker's cue
             notes.append({"t": round(t, 4), "dur": round(dur, 4), "pitch": int(pitch), "velocity": vel})
     return notes
 

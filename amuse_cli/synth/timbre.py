@@ -26,31 +26,33 @@ def _h(*amps):
 
 
 # family, harmonic amplitudes (1st, 2nd, ...), attack s, decay time constant s (None: sustained),
-# vibrato depth (fraction of f0), noise (fraction), inharmonicity (stretch per harmonic^2)
+# vibrato depth (fraction of f0), noise (fraction), inharmonicity (stretch per harmonic^2);
+# TREMOLO adds amplitude modulation (Hz, depth) where a class has it (accordion bellows, pipa).
 TIMBRES = {
     "accordion":       ("blown", _h(1, .8, .7, .6, .5, .45, .4, .3, .25, .2), .03, None, .0, .0, 0),
     "acoustic_guitar": ("plucked", _h(1, .6, .35, .25, .15, .1, .05), .003, .35, 0, .01, 1e-4),
     "bagpipe":         ("blown", _h(.6, 1, .9, .8, .7, .6, .5, .5, .4), .02, None, .003, .02, 0),
-    "banjo":           ("plucked", _h(.6, .9, .8, .7, .5, .4, .3, .2), .002, .12, 0, .03, 2e-4),
-    "bassoon":         ("blown", _h(.5, 1, .8, .6, .5, .3, .2), .06, None, .002, .03, 0),
+    "banjo":           ("plucked", _h(.4, .7, .9, 1, .8, .7, .6, .5, .4, .3), .001, .07, 0, .05, 5e-4),
+    "bassoon":         ("blown", _h(.3, .6, 1, 1, .7, .4, .2, .1), .06, None, .002, .06, 0),
     "cello":           ("bowed", _h(1, .8, .6, .5, .35, .25, .15, .1), .12, None, .008, .02, 0),
     "clarinet":        ("blown", _h(1, .02, .6, .02, .4, .02, .25, .02, .1), .05, None, .0, .02, 0),
     "congas":          ("membrane", None, .001, .12, 0, .15, 0),
     "drum":            ("membrane", None, .001, .2, 0, .5, 0),
     "electric_bass":   ("plucked", _h(1, .45, .2, .08), .004, .5, 0, .0, 0),
-    "erhu":            ("bowed", _h(1, .5, .45, .3, .3, .2, .15), .08, None, .015, .03, 0),
+    "erhu":            ("bowed", _h(.6, 1, .3, .9, .2, .6, .1, .4), .08, None, .03, .04, 0),
     "flute":           ("blown", _h(1, .12, .05), .08, None, .006, .12, 0),
     "guzheng":         ("plucked", _h(1, .5, .4, .2, .15, .1), .002, .6, .004, .01, 1e-4),
     "piano":           ("struck", _h(1, .5, .3, .2, .12, .08, .05), .002, .7, 0, .0, 3e-4),
     "pipa":            ("plucked", _h(.8, 1, .6, .4, .3, .2), .002, .18, 0, .02, 1e-4),
-    "saxophone":       ("blown", _h(1, .9, .7, .6, .5, .4, .3, .2), .04, None, .006, .04, 0),
+    "saxophone":       ("blown", _h(.5, .8, 1, .9, .8, .6, .5, .4, .3, .2), .04, None, .008, .08, 0),
     "suona":           ("blown", _h(.4, .7, 1, .9, .8, .7, .6, .5, .4, .3), .02, None, .004, .03, 0),
     "trumpet":         ("blown", _h(.7, 1, .9, .7, .55, .4, .3, .2), .03, None, .003, .01, 0),
-    "tuba":            ("blown", _h(1, .7, .4, .2, .1), .06, None, .002, .01, 0),
+    "tuba":            ("blown", _h(1, .4, .1), .08, None, .0, .01, 0),
     "ukulele":         ("plucked", _h(1, .4, .2, .1), .002, .2, 0, .01, 0),
     "violin":          ("bowed", _h(1, .7, .6, .5, .45, .35, .3, .2, .15), .1, None, .012, .02, 0),
     "xylophone":       ("struck", _h(1, 0, 0, .35), .001, .15, 0, .0, 0),
 }
+TREMOLO = {"accordion": (6.0, 0.45), "pipa": (12.0, 0.8)}
 assert set(TIMBRES) == set(REGISTERS) | set(UNPITCHED)
 
 RELEASE_S = 0.05      # sustained notes fade out over 50 ms
@@ -84,6 +86,9 @@ def synth_note(instrument: str, pitch: int, dur: float, velocity: float, sr: int
     if noise:
         wave += noise * rng.standard_normal(t.size).astype(np.float32)
     env = np.minimum(t / attack, 1.0)
+    rate, depth = TREMOLO.get(instrument, (0.0, 0.0))
+    if depth:
+        env = env * (1 - depth * (0.5 + 0.5 * np.cos(2 * np.pi * rate * t)))
     if decay is None:
         env *= np.clip((length - t) / RELEASE_S, 0.0, 1.0)
     else:
