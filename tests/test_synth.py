@@ -78,11 +78,18 @@ def test_json_files_have_the_release_quirks_and_load(tiny_synth):
     assert "amuse-synth 1" in card and "What each template means" in card
 
 
+def _sampled_metas():
+    for d in (1.0, 2.5, 4.0, 7.0, 12.0):
+        for i in range(40):
+            yield sample_scene(21, i, d, 4, (160, 120), 16000)
+
+
 def test_meta_follows_the_interface_contract(tiny_synth):
-    for path in sorted((tiny_synth / "meta").glob("*.json")):
-        m = json.loads(path.read_text())
+    files = [json.loads(p.read_text()) for p in sorted((tiny_synth / "meta").glob("*.json"))]
+    assert [m["video_id"] for m in files] == [f"{i:08d}" for i in range(12)]
+    for m in [*files, *_sampled_metas()]:
         d = m["duration"]
-        assert m["video_id"] == path.stem and m["background"] in ("indoor", "outdoor")
+        assert m["background"] in ("indoor", "outdoor") and 1 <= len([s for s in m["sources"] if s["visible"]]) <= 4
         assert m["tempo"][0]["start"] == 0.0 and m["tempo"][-1]["end"] == d
         mean = sum((p["end"] - p["start"]) * p["bpm"] for p in m["tempo"]) / d
         for a, b in zip(m["tempo"], m["tempo"][1:]):

@@ -22,6 +22,20 @@ def dataset_card(summary: dict, records: list[dict]) -> str:
         *[f"| {s} | {summary['videos'][s]} | {summary['questions'][s]} |" for s in summary["videos"]], "",
         "Layout: `videos/<id>.mp4`, `json/avqa-{train,val,test}.json` (MUSIC-AVQA format, quirks "
         "included), `meta/<id>.json` (ground truth, docs/INTERFACES.md §1).", "",
+        "## What the videos show", "",
+        "- 1-4 performers at left / middle / right (the `position` of a horizontal centre `x` in "
+        "thirds of the frame), one of 22 instrument classes each, drawn with a class colour and shape; "
+        "sometimes two of the same class, a visible instrument that never sounds, a source heard but "
+        "not on screen (`visible: false`), a speech-like voice-over (not a source).",
+        "- Sounding is visible in one frame: a yellow glow around the instrument, white vibration marks "
+        "beside it and the arms on the instrument (arms hang while silent); the two playing poses "
+        "alternate on the beat.",
+        "- Indoor = wall, picture, wooden floor; outdoor = sky, sun, grass. Camera jitter of +-2 px and "
+        "pixel noise, so no two frames are equal.",
+        "- Each class has its own timbre (plucked, bowed, blown, struck; drum and congas unpitched) and "
+        "register (low G2, mid A3, high C5 +- a pentatonic walk). Notes sit on a beat grid of 60-180 BPM "
+        "that changes only on 3 s boundaries and by >= 35% of the mean BPM; beats are accented.",
+        "- Meta extras beyond docs/INTERFACES.md §1: `x` (horizontal centre, 0-1), `split`, `seed`.", "",
         "## Questions per type", "", "| type | questions |", "|---|---:|",
         *[f"| {t} | {n} |" for t, n in summary["types"].items()], "",
         "## What each template means here", "",

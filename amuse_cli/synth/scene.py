@@ -84,15 +84,18 @@ def _snap(t: float, beats) -> float:
 
 
 def _intervals(rng, duration: float, beats) -> list[list[float]]:
+    """One playing interval: the whole clip, a late entry, or an early stop (>= 1 s long)."""
     mode = rng.choice(["full", "late", "stop"], p=[0.4, 0.35, 0.25])
-    if mode == "full":
-        return [[0.0, duration]]
+    start, end = 0.0, duration
     if mode == "late":
         start = _snap(rng.uniform(0.4, 0.6 * duration), beats)
-        return [[start, duration]]
-    start = _snap(rng.uniform(0.0, 0.3 * duration), beats)
-    end = rng.uniform(start + max(1.0, 0.4 * duration), duration - 0.4)
-    return [[start, max(start + 1.0, min(end, duration))]]
+    elif mode == "stop":
+        start = _snap(rng.uniform(0.0, 0.3 * duration), beats)
+        lo, hi = start + max(1.0, 0.4 * duration), duration - 0.4
+        end = rng.uniform(lo, hi) if hi > lo else duration + 1.0
+    if end > duration or end - start < min(1.0, duration):      # too short a clip for this mode
+        start, end = 0.0, duration
+    return [[start, end]]
 
 
 def _notes(rng, instrument: str, register, intervals, beats) -> list[dict]:
