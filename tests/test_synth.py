@@ -12,6 +12,7 @@ import pytest
 
 from amuse_cli.data.annotations import load_annotations
 from amuse_cli.data.taxonomy import ANSWERS, NUMBERS, TEMPLATES_RAW, TYPES
+from amuse_cli.synth.audio import render_audio
 from amuse_cli.synth.checks import blind_majority_accuracy
 from amuse_cli.synth.generate import SPLITS, SynthOptions, generate, plan
 from amuse_cli.synth.questions import CAP, CAP_YES_NO, T, candidates
@@ -50,6 +51,15 @@ def test_every_mp4_decodes_with_one_video_and_one_audio_stream_of_the_stated_dur
         assert rate == meta["sample_rate"] == 16000
         assert abs(audio.size - meta["duration"] * rate) <= 1024       # at most one AAC frame of padding
         assert np.abs(audio).max() > 0.01                               # not silent
+    # the decoded track is the rendered mix, not shifted by the AAC priming delay
+    meta = _meta(tiny_synth, videos[0].stem)
+    mix = render_audio(meta, video_rng(*meta["seed"], 2))
+    _, audio, *_ = _decode(videos[0])
+    ref = mix[8000:24000]
+    lags = range(-300, 301)
+    best = max(lags, key=lambda k: float(np.dot(ref, audio[8000 + k:24000 + k])))
+    assert best == 0
+    assert np.corrcoef(ref, audio[8000:24000])[0, 1] > 0.9
 
 
 def test_json_files_have_the_release_quirks_and_load(tiny_synth):
@@ -225,7 +235,9 @@ def test_balanced_sets_cap_every_answer_and_defeat_the_blind_baseline():
 
 
 def _tree(root: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*.json"))}
+    """Every file but the card (which holds the wall time)."""
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*"))
+            if p.is_file() and p.name != "README.md"}
 
 
 def test_same_seed_gives_identical_json_and_media_whatever_the_workers(tmp_path):
@@ -233,7 +245,7 @@ def test_same_seed_gives_identical_json_and_media_whatever_the_workers(tmp_path)
     generate(SynthOptions(out=str(tmp_path / "a"), workers=1, **opts))
     generate(SynthOptions(out=str(tmp_path / "b"), workers=2, **opts))
     a, b = _tree(tmp_path / "a"), _tree(tmp_path / "b")
-    assert a == b and len(a) == 7
+    assert a == b and len(a) == 11               # 3 splits + 4 meta + 4 mp4, byte for byte
     for p in sorted((tmp_path / "a" / "videos").glob("*.mp4")):
         fa, aa, *_ = _decode(p)
         fb, ab, *_ = _decode(tmp_path / "b" / "videos" / p.name)
@@ -299,3 +311,13 @@ def test_cli_rejects_bad_options_in_one_line(tmp_path, args, key):
     res = CliRunner().invoke(cli, ["synth", "--out", str(tmp_path / "x"), *args])
     assert res.exit_code == 2 and key in res.output and "Traceback" not in res.output
     assert not (tmp_path / "x").exists()
+
+
+def test_cli_reports_an_unwritable_out_folder_in_one_line(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    from click.testing import CliRunner
+
+    from amuse_cli.cli import cli
+    res = CliRunner().invoke(cli, ["synth", "--out", str(blocker / "data"), "--videos", "2", "--seconds", "1"])
+    assert res.exit_code == 2 and "--out" in res.output and "writable" in res.output

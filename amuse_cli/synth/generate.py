@@ -125,8 +125,12 @@ def generate(opts: SynthOptions, progress=None) -> dict:
     start = time.time()
     metas, files = plan(opts)
     out = Path(opts.out)
-    for sub in ("videos", "json", "meta"):
-        (out / sub).mkdir(parents=True, exist_ok=True)
+    try:
+        for sub in ("videos", "json", "meta"):
+            (out / sub).mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise AmuseError(f"--out {out}: cannot create {out / sub} ({e.strerror}); "
+                         f"choose a writable folder") from None
     for meta in metas:
         write_json(out / "meta" / f"{meta['video_id']}.json", meta)
     for s in SPLITS:
