@@ -160,11 +160,13 @@ def test_every_candidate_answer_follows_from_the_meta():
                 k = ("first", "second", "third", "fourth", "fifth").index(values[0])
                 order = sorted(heard, key=_entry)
                 assert ans == order[k]["instrument"]
-                assert all(abs(_entry(order[k]) - _entry(o)) >= 0.5 for o in order if o is not order[k])
+                assert all(abs(_entry(order[k]) - _entry(o)) >= max(0.5, m["duration"] / 8)
+                           for o in order if o is not order[k])
             elif tmpl == "Where is the <FL> sounding instrument?":
                 order = sorted(heard, key=_entry)
-                target = order[0] if values[0] == "first" else order[-1]
+                target, runner_up = (order[0], order[1]) if values[0] == "first" else (order[-1], order[-2])
                 assert ans == target["position"]
+                assert abs(_entry(target) - _entry(runner_up)) >= max(0.5, m["duration"] / 8)
             elif tmpl == "Is the <Object> louder than the <Object>?":
                 a, b = ([s for s in heard if s["instrument"] == v] for v in values)
                 assert len(a) == len(b) == 1
@@ -180,12 +182,13 @@ def test_every_candidate_answer_follows_from_the_meta():
                 order = sorted(heard, key=_entry)
                 k = order.index(obj) + (-1 if values[0] == "before" else 1)
                 assert 0 <= k < len(order) and ans == order[k]["instrument"]
-                assert abs(_entry(order[k]) - _entry(obj)) >= 0.5
+                assert abs(_entry(order[k]) - _entry(obj)) >= max(0.5, m["duration"] / 8)
             elif tmpl == "Which <Object> makes the sound <FL>?":
                 same = sorted((s for s in sounding if s["instrument"] == values[0]), key=_entry)
                 a, b = (same[0], same[1]) if values[1] == "first" else (same[-1], same[-2])
                 gap = abs(_entry(a) - _entry(b))
-                assert ans == "simultaneously" if gap < 0.05 else (gap >= 0.5 and ans == a["position"])
+                assert ans == "simultaneously" if gap < 0.05 else (gap >= max(0.5, m["duration"] / 8)
+                                                                   and ans == a["position"])
             elif tmpl == "Is the <FL> sound coming from the <LR> instrument?":
                 order = sorted(heard, key=_entry)
                 target = order[0] if values[0] == "first" else order[-1]

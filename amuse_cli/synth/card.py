@@ -40,7 +40,7 @@ def dataset_card(summary: dict, records: list[dict]) -> str:
         *[f"| {t} | {n} |" for t, n in summary["types"].items()], "",
         "## What each template means here", "",
         f"Margins: loudness {q.LOUD_DB} dB, rhythm ratio {q.RHYTHM_RATIO}, playing time {q.LONGER_S} s, "
-        f"entries {q.ENTRY_S} s apart. Balanced sets cap any answer at {int(q.CAP * 100)}% of a "
+        f"entries {q.entry_gap(o['seconds']):g} s apart. Balanced sets cap any answer at {int(q.CAP * 100)}% of a "
         f"template's questions ({int(q.CAP_YES_NO * 100)}% for yes/no).", "",
         "| template | questions | answer |", "|---|---:|---|",
         *[f"| `{t!r}` | {per_template.get(t, 0)} | {m} |" for t, m in q.MEANINGS.items()], "",

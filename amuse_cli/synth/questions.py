@@ -6,7 +6,8 @@ Words used throughout:
   heard     = a sound source that plays (on screen or off screen; the voice-over is not a source)
   visible   = an instrument on screen (sounding or silent)
   sounding  = visible and heard
-  entry     = the start of a source's first playing interval
+  entry     = the start of a source's first playing interval; entries are ordered only when
+              max(0.5 s, duration / 8) apart, so 8 evenly sampled frames see them apart
   louder    = higher RMS level while playing (`loudness_db`), by >= LOUD_DB
   rhythmic  = more note onsets per second of its own playing time, by a ratio >= RHYTHM_RATIO
   lowest    = lowest mean pitch (pitched sources only), by >= LOW_SEMITONES
@@ -22,7 +23,9 @@ from amuse_cli.data.taxonomy import TEMPLATES_RAW, number_word
 LOUD_DB = 6.0          # loudness comparisons need this many dB between the two sources
 RHYTHM_RATIO = 1.5     # onset-rate comparisons need this ratio
 LONGER_S = 1.0         # playing-time comparisons need this many seconds
-ENTRY_S = 0.5          # entries closer than this are not ordered; "simultaneously" below SAME_S
+ENTRY_S = 0.5          # entries closer than max(ENTRY_S, duration / ENTRY_FRAMES) are not ordered,
+ENTRY_FRAMES = 8       # so 8 evenly sampled frames put them in different frames; "simultaneously"
+                       # below SAME_S
 SAME_S = 0.05
 ALWAYS_COVER = 0.97    # "always playing": plays >= 97% of the clip; "no" when <= NOT_ALWAYS
 NOT_ALWAYS = 0.8
@@ -46,6 +49,7 @@ class Scene:
         self.heard = [s for s in self.sources if s["sounding"]]
         self.sounding = [s for s in self.visible if s["sounding"]]
         self.offscreen = [s for s in self.heard if not s["visible"]]
+        self.entry_gap = entry_gap(self.duration)
 
     @staticmethod
     def entry(s):
@@ -83,16 +87,21 @@ class Scene:
         return self.visible[j] if 0 <= j < len(self.visible) else None
 
     def ordered_entry(self, which):
-        """The heard source entering first/last, at least ENTRY_S apart from every other."""
+        """The heard source entering first/last, at least entry_gap apart from every other."""
         if len(self.heard) < 2:
             return None
         order = sorted(self.heard, key=self.entry)
         a, b = (order[0], order[1]) if which == "first" else (order[-1], order[-2])
-        return a if abs(self.entry(a) - self.entry(b)) >= ENTRY_S else None
+        return a if abs(self.entry(a) - self.entry(b)) >= self.entry_gap else None
 
     @staticmethod
     def overlap(a, b):
         return sum(max(0.0, min(e1, e2) - max(s1, s2)) for s1, e1 in a["intervals"] for s2, e2 in b["intervals"])
+
+
+def entry_gap(duration: float) -> float:
+    """Seconds two entries must be apart to be ordered."""
+    return max(ENTRY_S, duration / ENTRY_FRAMES)
 
 
 def _yn(flag):
@@ -238,17 +247,17 @@ def candidates(meta: dict, rng: np.random.Generator) -> list[tuple[int, tuple, s
     order = sorted(sc.heard, key=sc.entry)
     for k, s in enumerate(order[:5]):
         gaps = [abs(sc.entry(s) - sc.entry(o)) for o in order if o is not s]
-        if len(order) >= 2 and min(gaps) >= ENTRY_S:
+        if len(order) >= 2 and min(gaps) >= sc.entry_gap:
             add(29, (("first", "second", "third", "fourth", "fifth")[k],), s["instrument"])
     for k, s in enumerate(order):
         if sc.unique_heard(s["instrument"]) is not s:
             continue
         for ba, n in (("before", order[k - 1] if k > 0 else None),
                       ("after", order[k + 1] if k + 1 < len(order) else None)):
-            if n is None or abs(sc.entry(n) - sc.entry(s)) < ENTRY_S:
+            if n is None or abs(sc.entry(n) - sc.entry(s)) < sc.entry_gap:
                 continue
             rivals = [o for o in order if o is not n and o is not s
-                      and abs(sc.entry(o) - sc.entry(n)) < ENTRY_S]
+                      and abs(sc.entry(o) - sc.entry(n)) < sc.entry_gap]
             if not rivals:
                 add(31, (ba, s["instrument"]), n["instrument"])
     for c in sounding:
@@ -259,7 +268,7 @@ def candidates(meta: dict, rng: np.random.Generator) -> list[tuple[int, tuple, s
             gap = abs(sc.entry(a) - sc.entry(b))
             if gap < SAME_S and len(same) == 2:
                 add(32, (c, fl), "simultaneously")
-            elif gap >= ENTRY_S:
+            elif gap >= sc.entry_gap:
                 add(32, (c, fl), a["position"])
     return out
 
@@ -290,15 +299,15 @@ MEANINGS = {
     T[21]: "the only other source overlapping it by >= 1 s (all others overlap < 0.25 s)",
     T[22]: "position of the loudest (>= 6 dB above the rest) / lowest-pitched (>= 7 semitones below "
            "the rest) heard source, when it is on screen and alone at its position",
-    T[23]: "yes iff the first/last-entering source (entries >= 0.5 s apart) is the one at that position",
+    T[23]: "yes iff the first/last-entering source (entries >= max(0.5 s, duration/8) apart) is the one at that position",
     T[24]: "class of the on-screen neighbour on that side of the first/last-entering instrument",
     T[25]: "yes iff the instrument at the first position is louder by >= 6 dB",
     T[26]: "yes iff the instrument at the first position has >= 1.5x the onsets per second",
     T[27]: "as the previous loudness template, with the classes named",
     T[28]: "as the previous rhythm template, with the classes named",
-    T[29]: "class of the k-th heard source to enter (entries >= 0.5 s from every other)",
+    T[29]: "class of the k-th heard source to enter (entries >= max(0.5 s, duration/8) from every other)",
     T[30]: "position of the first/last-entering source, when on screen",
-    T[31]: "class of the source entering just before/after the named one (>= 0.5 s apart, no rival)",
+    T[31]: "class of the source entering just before/after the named one (>= max(0.5 s, duration/8) apart, no rival)",
     T[32]: "position of the first/last-entering of several sounding instruments of that class; "
            "'simultaneously' when two enter together (< 0.05 s)",
 }

@@ -88,7 +88,7 @@ def _intervals(rng, duration: float, beats) -> list[list[float]]:
     mode = rng.choice(["full", "late", "stop"], p=[0.4, 0.35, 0.25])
     start, end = 0.0, duration
     if mode == "late":
-        start = _snap(rng.uniform(0.4, 0.6 * duration), beats)
+        start = _snap(rng.uniform(0.15, 0.7) * duration, beats)
     elif mode == "stop":
         start = _snap(rng.uniform(0.0, 0.3 * duration), beats)
         lo, hi = start + max(1.0, 0.4 * duration), duration - 0.4
