@@ -1,7 +1,7 @@
 """`amuse predict`: answer a free-text question about one video (or a batch)."""
 import click
 
-from amuse_cli.commands.common import not_implemented
+from amuse_cli.errors import AmuseError
 
 
 @click.command("predict")
@@ -16,5 +16,19 @@ def command(run, video, question, annotations, videos):
     \b
     Example:
       amuse predict checkpoints/amuse-tiny/<run> --video x.mp4 --question "Which instrument sounds first?"
+      amuse predict checkpoints/amuse-tiny/<run> --annotations q.json --videos data/synth/videos
     """
-    not_implemented("amuse predict", 5)
+    from amuse_cli.engine import predict as engine
+    if annotations:
+        if not videos:
+            raise AmuseError("--annotations needs --videos DIR (the folder of <video_id>.mp4)")
+        failed = engine.predict_batch(run, annotations, videos, echo=click.echo)
+        if failed:
+            raise SystemExit(1)
+        return
+    if not (video and question):
+        raise AmuseError("give --video FILE.mp4 and --question TEXT, or --annotations FILE --videos DIR")
+    answer = engine.Predictor(run, warn=lambda m: click.echo(m, err=True)).answer(video, question)
+    click.echo(f"answer: {answer[0][0]}")
+    for name, p in answer:
+        click.echo(f"  {name:<16} {p:.3f}")

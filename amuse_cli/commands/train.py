@@ -1,7 +1,9 @@
 """`amuse train`: stage 1 (rhythm/source encoders) and stage 2 (QA) from one recipe."""
+import sys
+
 import click
 
-from amuse_cli.commands.common import load_recipe, not_implemented, recipe_arguments
+from amuse_cli.commands.common import load_recipe, recipe_arguments
 
 
 @click.command("train")
@@ -9,16 +11,27 @@ from amuse_cli.commands.common import load_recipe, not_implemented, recipe_argum
 @recipe_arguments
 @click.option("--run-name", default=None, help="Run folder name under checkpoints/<recipe name>/.")
 @click.option("--resume", default=None, help="'auto' (latest run of this recipe) or a run folder / checkpoint.")
+@click.option("--overwrite", is_flag=True, help="Replace an existing run folder of the same name.")
 @click.option("--dry-run", is_flag=True, help="Check the recipe, paths and registry names, then exit.")
 @click.option("--no-progress", is_flag=True, help="Plain log lines instead of a progress bar.")
-def command(recipe, overrides, print_config, run_name, resume, dry_run, no_progress):
+def command(recipe, overrides, print_config, run_name, resume, overwrite, dry_run, no_progress):
     """Train a model from a YAML recipe.
 
     \b
     Examples:
       amuse train recipes/amuse-tiny.yaml
       amuse train recipes/amuse.yaml train.epochs=5 model.rhythm=false
+      amuse train recipes/amuse-tiny.yaml --resume auto
       torchrun --standalone --nproc-per-node=gpu -m amuse_cli train recipes/amuse.yaml
     """
-    load_recipe(recipe, overrides, print_config)
-    not_implemented("amuse train", 5)
+    if resume and (run_name or overwrite):
+        raise click.UsageError("--resume continues an existing run: drop --run-name/--overwrite")
+    cfg = load_recipe(recipe, overrides, print_config)
+    from amuse_cli.engine import train as engine
+    if dry_run:
+        engine.dry_run(cfg)
+        click.echo(f"ok: {recipe} resolves, its components exist and its cache is ready")
+        return
+    run = engine.train(cfg, run_name=run_name, resume=resume, overwrite=overwrite, progress=not no_progress,
+                       argv=["amuse", *sys.argv[1:]])
+    click.echo(f"done: {run}  (next: amuse eval {run})")

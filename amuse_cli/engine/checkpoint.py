@@ -1,0 +1,44 @@
+"""Checkpoints written atomically (tmp file + fsync + os.replace): a failed or interrupted write
+never replaces the previous good file. Only tensors and plain types, so weights_only loading works."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import torch
+
+from amuse_cli.errors import AmuseError
+
+
+class CheckpointError(AmuseError):
+    """A checkpoint could not be written or read."""
+
+
+def save(state: dict, path: str | Path) -> None:
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        with open(tmp, "wb") as f:
+            torch.save(state, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except OSError as e:
+        tmp.unlink(missing_ok=True)
+        kept = f"the previous {path.name} is intact" if path.exists() else f"no earlier {path.name} existed"
+        raise CheckpointError(f"could not write checkpoint {path}: {e.strerror or e}; {kept}; free disk space "
+                              f"in {path.parent} and continue with --resume {path.parent}") from None
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def load(path: str | Path) -> dict:
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"checkpoint {path} not found; train first (amuse train <recipe>)")
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:  # truncated or foreign file
+        raise CheckpointError(f"checkpoint {path} cannot be read ({type(e).__name__}: {str(e)[:120]}); "
+                              f"use another checkpoint of the run (last.pt, best.pt, epoch_NNN.pt)") from None

@@ -1,0 +1,157 @@
+"""From a resolved recipe to DataLoaders: annotation splits, the vocabulary, the cache, samplers.
+
+Training batches group `train.questions_per_video` questions of one video, so the model encodes
+each video once per batch (its backbones dominate the cost); the grouping is reshuffled every
+epoch from (seed, epoch) alone, sharded by rank like DistributedSampler, and reproducible on resume.
+"""
+from __future__ import annotations
+
+from collections import OrderedDict
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, Dataset, Sampler
+
+from amuse_cli.data.annotations import load_annotations
+from amuse_cli.data.taxonomy import ANSWER_IDS, ANSWERS, TEMPLATE_IDS
+from amuse_cli.data.vocab import Vocab
+from amuse_cli.engine import seeding
+from amuse_cli.errors import AmuseError
+from amuse_cli.models.inputs import ModelSpec
+
+MEMO_BYTES = 1 << 30  # per process (and per DataLoader worker): decoded arrays kept in memory
+
+
+def split_file(cfg: dict, split: str) -> Path:
+    if split not in ("train", "val", "test"):
+        raise AmuseError(f"unknown split {split!r}; use train, val or test (or --annotations FILE)")
+    return Path(cfg["data"]["root"]) / cfg["data"][split]
+
+
+def load_split(cfg: dict, split: str | None = None, path: str | Path | None = None):
+    """QA records of a split (or of an explicit file), with the recipe's strictness."""
+    skipped: list[str] = []
+    recs = load_annotations(path or split_file(cfg, split), strict=cfg["data"]["strict"],
+                            free_text=cfg["data"]["free_text"], skipped=skipped)
+    if skipped:
+        print(f"warning: skipped {len(skipped)} bad records of {path or split_file(cfg, split)} "
+              f"(data.strict=false); first: {skipped[0]}", flush=True)
+    return recs
+
+
+class MemoCache:
+    """A feature cache whose per-video arrays stay in memory (LRU, bounded): questions of a video
+    are read together, and a demo-size cache fits in RAM whole."""
+
+    def __init__(self, cache, budget_bytes: int = MEMO_BYTES):
+        self.cache, self.budget, self.used = cache, budget_bytes, 0
+        self.memo: OrderedDict[str, dict] = OrderedDict()
+
+    def __getattr__(self, name):
+        return getattr(self.cache, name)
+
+    def __contains__(self, video_id) -> bool:
+        return video_id in self.cache
+
+    def arrays(self, video_id: str) -> dict:
+        if video_id in self.memo:
+            self.memo.move_to_end(video_id)
+            return self.memo[video_id]
+        arrays = {k: np.array(v) for k, v in self.cache.arrays(video_id).items()}  # copy out of the mmap
+        self.memo[video_id] = arrays
+        self.used += sum(a.nbytes for a in arrays.values())
+        while self.used > self.budget and len(self.memo) > 1:
+            _, old = self.memo.popitem(last=False)
+            self.used -= sum(a.nbytes for a in old.values())
+        return arrays
+
+
+class WithVideo(Dataset):
+    """Adds `video`: an integer per distinct video_id, so a batch can share work between questions."""
+
+    def __init__(self, ds):
+        self.ds = ds
+        ds.cache = MemoCache(ds.cache)
+        ids = {}
+        self.video = [ids.setdefault(ds.records[p].video_id, len(ids)) for p in ds.positions]
+
+    def __len__(self):
+        return len(self.ds)
+
+    def __getitem__(self, i):
+        item = self.ds[i]
+        item["video"] = torch.tensor(self.video[i], dtype=torch.int64)
+        return item
+
+
+def dataset(cfg: dict, records, cache, vocab: Vocab, skip_missing: bool = False) -> WithVideo:
+    from amuse_cli.data.dataset import AVQADataset
+    return WithVideo(AVQADataset(records, cache, vocab, max_tokens=cfg["data"]["max_tokens"],
+                                 skip_missing=skip_missing))
+
+
+def spec(cfg: dict, cache, vocab: Vocab) -> ModelSpec:
+    return ModelSpec(shapes=cache.shapes, vocab_size=len(vocab), max_tokens=cfg["data"]["max_tokens"],
+                     n_answers=len(ANSWERS), n_templates=len(TEMPLATE_IDS))
+
+
+class GroupedBatchSampler(Sampler):
+    """Batches of `per_video` questions per video, shuffled from (seed, epoch), the rank's share only."""
+
+    def __init__(self, videos: list[int], batch_size: int, per_video: int, seed: int, rank: int = 0,
+                 world: int = 1):
+        self.videos, self.batch_size, self.per_video = videos, batch_size, max(1, per_video)
+        self.seed, self.rank, self.world, self.epoch = seed, rank, world, 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def _batches(self) -> list[list[int]]:
+        """Rounds over the videos: each takes its next group; a batch holds `batch_size // per_video`
+        distinct videos (a constant count keeps the encoders' input shapes few)."""
+        g = torch.Generator().manual_seed(self.seed * 100_003 + self.epoch)
+        order = torch.randperm(len(self.videos), generator=g).tolist()
+        queues: dict[int, list[list[int]]] = {}
+        for i in order:
+            q = queues.setdefault(self.videos[i], [[]])
+            if len(q[-1]) == self.per_video:
+                q.append([])
+            q[-1].append(i)
+        per_batch = max(1, self.batch_size // self.per_video)
+        batches = []
+        while queues:
+            vids = list(queues)
+            vids = [vids[i] for i in torch.randperm(len(vids), generator=g).tolist()]
+            for k in range(0, len(vids), per_batch):
+                batches.append([i for v in vids[k:k + per_batch] for i in queues[v].pop(0)])
+            queues = {v: q for v, q in queues.items() if q}
+        batches = [batches[i] for i in torch.randperm(len(batches), generator=g).tolist()]
+        n = len(batches) // self.world if self.world > 1 else len(batches)  # equal steps on every rank
+        return batches[self.rank::self.world][:n]
+
+    def __iter__(self):
+        return iter(self._batches())
+
+    def __len__(self) -> int:
+        return len(self._batches())
+
+
+def loader(ds: WithVideo, batch_size: int, per_video: int, seed: int, workers: int, rank: int = 0,
+           world: int = 1) -> DataLoader:
+    sampler = GroupedBatchSampler(ds.video, batch_size, per_video, seed, rank, world)
+    return DataLoader(ds, batch_sampler=sampler, num_workers=workers, worker_init_fn=seeding.worker_init,
+                      generator=torch.Generator().manual_seed(seed), persistent_workers=False)
+
+
+def eval_loader(ds: WithVideo, batch_size: int, workers: int, rank: int = 0, world: int = 1) -> DataLoader:
+    """Every question once, grouped by video (shared encodings), each rank a share of the batches."""
+    order = sorted(range(len(ds)), key=lambda i: ds.video[i])
+    batches = [order[k:k + batch_size] for k in range(0, len(order), batch_size)][rank::world]
+    return DataLoader(ds, batch_sampler=batches, num_workers=workers, worker_init_fn=seeding.worker_init)
+
+
+def template_answer_ids(records) -> tuple[torch.Tensor, torch.Tensor]:
+    """(template index or -1, answer index) per record: what the answer prior counts."""
+    return (torch.tensor([TEMPLATE_IDS.get(r.template, -1) for r in records]),
+            torch.tensor([ANSWER_IDS[r.answer] for r in records]))

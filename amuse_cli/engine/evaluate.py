@@ -1,0 +1,102 @@
+"""`amuse eval`: every question of a split answered with a run's best checkpoint (no dedup by video);
+predictions-<split>.jsonl and metrics-<split>.json in the run folder (docs/INTERFACES.md §3)."""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import torch
+import yaml
+
+from amuse_cli import config, registry
+from amuse_cli.data.taxonomy import ANSWERS
+from amuse_cli.data.vocab import Vocab
+from amuse_cli.engine import checkpoint, data, distributed
+from amuse_cli.errors import AmuseError
+from amuse_cli.metrics import accuracy_cells
+
+TOP_K = 5
+
+
+@torch.inference_mode()
+def predict_dataset(model, ds, cfg: dict, ctx) -> dict[int, list]:
+    """{record index: top-5 [(answer index, probability)]} for every item, gathered from all ranks."""
+    from amuse_cli.engine.train import autocast, to_device
+    was_training = model.training
+    model.eval()
+    out = {}
+    for batch in data.eval_loader(ds, cfg["eval"]["batch_size"], cfg["train"]["num_workers"], ctx.rank, ctx.world):
+        batch = to_device(batch, ctx.device)
+        with autocast(cfg["train"]["precision"], ctx.device):
+            logits = model(batch)
+        p, k = logits.float().softmax(-1).topk(TOP_K, dim=-1)
+        for idx, pp, kk in zip(batch["index"].tolist(), p.tolist(), k.tolist()):
+            out[idx] = list(zip(kk, pp))
+    model.train(was_training)
+    merged = {}
+    for part in distributed.gather(out):
+        merged.update(part)
+    return merged
+
+
+def val_cells(preds: dict[int, list], records) -> dict:
+    return accuracy_cells((records[i].group, records[i].qtype, ANSWERS[top[0][0]] == records[i].answer)
+                          for i, top in preds.items())
+
+
+def load_run(run: str | Path, which: str = "best.pt"):
+    """(cfg, vocab, checkpoint dict) of a run folder; falls back to last.pt when best.pt is missing."""
+    run = Path(run)
+    if not (run / "config.yaml").is_file():
+        raise AmuseError(f"{run} is not a run folder (no config.yaml); runs live under checkpoints/<recipe>/<run>")
+    cfg = config.resolve(yaml.safe_load((run / "config.yaml").read_text(encoding="utf-8")))
+    vocab = Vocab.load(run / "vocab.json")
+    path = run / which if (run / which).is_file() else run / "last.pt"
+    return cfg, vocab, checkpoint.load(path), path
+
+
+def build_model(cfg, spec, state, device):
+    model = registry.create("model", cfg["model"], spec, where="model.name")
+    model.load_state_dict(state["model"])
+    return model.to(device).eval()
+
+
+def write_jsonl(path: Path, rows) -> None:
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    with open(tmp, "w", encoding="utf-8") as f:
+        for r in rows:
+            f.write(json.dumps(r, ensure_ascii=False) + "\n")
+    os.replace(tmp, path)
+
+
+def evaluate(run: str | Path, split: str = "test", annotations: str | None = None) -> dict:
+    """Answer every question; write the two files (rank 0); return the metrics object."""
+    run = Path(run)
+    cfg, vocab, state, ckpt = load_run(run)
+    ctx = distributed.setup(cfg["train"]["device"])
+    try:
+        from amuse_cli.data.dataset import open_cache
+        cache = open_cache(cfg)
+        records = data.load_split(cfg, split, annotations)
+        ds = data.dataset(cfg, records, cache, vocab)
+        model = build_model(cfg, data.spec(cfg, cache, vocab), state, ctx.device)
+        preds = predict_dataset(model, ds, cfg, ctx)
+    finally:
+        distributed.cleanup()
+    rows = []
+    for i, r in enumerate(records):
+        top = [[ANSWERS[a], round(p, 6)] for a, p in preds[i]]
+        rows.append({"key": r.key, "video_id": r.video_id, "question_id": r.question_id, "group": r.group,
+                     "type": r.qtype, "template": r.template, "question": r.question, "answer": r.answer,
+                     "prediction": top[0][0], "correct": top[0][0] == r.answer, "top5": top})
+    cells = accuracy_cells((r["group"], r["type"], r["correct"]) for r in rows)
+    metrics = {"split": split, "benchmark": cfg["data"]["benchmark"],
+               "annotations": str(annotations or data.split_file(cfg, split)), "questions": len(rows),
+               "checkpoint": str(ckpt), "epoch": state.get("epoch"), "cells": cells}
+    if ctx.main:
+        write_jsonl(run / f"predictions-{split}.jsonl", rows)
+        tmp = run / f".metrics-{split}.json.tmp"
+        tmp.write_text(json.dumps(metrics, indent=2) + "\n", encoding="utf-8")
+        os.replace(tmp, run / f"metrics-{split}.json")
+    return metrics

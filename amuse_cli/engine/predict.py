@@ -1,0 +1,100 @@
+"""`amuse predict`: decode a video with the run's extraction settings and answer free-text questions."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import torch
+
+from amuse_cli.data.annotations import PLACEHOLDER, load_annotations, question_words
+from amuse_cli.data.taxonomy import ANSWERS, PLACEHOLDERS, TEMPLATE_IDS
+from amuse_cli.engine import data
+from amuse_cli.engine.evaluate import TOP_K, build_model, load_run
+from amuse_cli.errors import AmuseError
+
+
+def match_template(words: list[str]) -> int:
+    """Index of the template the words fill (placeholders take their known values), else -1."""
+    low = [w.lower() for w in words]
+    for template, idx in TEMPLATE_IDS.items():
+        tw = question_words(template, ())
+        if len(tw) == len(low) and all(
+                (t in PLACEHOLDERS and w in PLACEHOLDERS[t]) if PLACEHOLDER.fullmatch(t) else t.lower() == w
+                for t, w in zip(tw, low)):
+            return idx
+    return -1
+
+
+class Predictor:
+    """A run's best model, its vocabulary and extraction settings; videos decoded once each."""
+
+    def __init__(self, run: str | Path, warn=print):
+        from amuse_cli.features.settings import array_shapes, extraction_settings
+        self.run, self.warn = Path(run), warn
+        self.cfg, self.vocab, state, _ = load_run(run)
+        self.settings = extraction_settings(self.cfg)
+        shapes = array_shapes(self.settings)
+
+        class _Shapes:  # what data.spec reads from a cache
+            pass
+        cache = _Shapes()
+        cache.shapes = shapes
+        self.model = build_model(self.cfg, data.spec(self.cfg, cache, self.vocab), state, torch.device("cpu"))
+        self.arrays: dict[str, dict] = {}
+
+    def _meta(self, video: Path) -> dict | None:
+        for folder in (video.parent.parent / "meta", Path(self.cfg["data"]["root"]) / "meta"):
+            f = folder / f"{video.stem}.json"
+            if f.is_file():
+                return json.loads(f.read_text(encoding="utf-8"))
+        return None
+
+    def video(self, path: str | Path) -> dict:
+        from amuse_cli.features.extract import extract_video
+        path = Path(path)
+        if not path.is_file():
+            raise AmuseError(f"video {path} not found; give an existing .mp4 with --video")
+        key = str(path.resolve())
+        if key not in self.arrays:
+            arrays = extract_video(path, self.settings, self._meta(path))
+            self.arrays = {key: arrays}  # keep one video: batches come grouped by video
+        return self.arrays[key]
+
+    def tokens(self, question: str) -> tuple[list[int], int]:
+        """Word ids (unknown words -> <unk>, with a warning) and the matching template or -1."""
+        words = question_words(question.strip(), ())
+        fixed = [next((c for c in (w, w.lower(), w.capitalize()) if c in self.vocab.index), w) for w in words]
+        unknown = self.vocab.unknown(fixed)
+        if unknown:
+            self.warn(f"warning: {', '.join(unknown)} not in the run's vocabulary: read as <unk>")
+        return self.vocab.encode(fixed, self.cfg["data"]["max_tokens"]), match_template(words)
+
+    @torch.inference_mode()
+    def answer(self, video: str | Path, question: str) -> list[tuple[str, float]]:
+        arrays = self.video(video)
+        ids, template = self.tokens(question)
+        batch = {k: torch.from_numpy(v.astype("float32") if k == "logmel" else v)[None] for k, v in arrays.items()}
+        batch.update(question=torch.tensor([ids]), template=torch.tensor([template]), index=torch.tensor([0]),
+                     answer=torch.tensor([0]), video=torch.tensor([0]))
+        p, k = self.model(batch).float().softmax(-1)[0].topk(TOP_K)
+        return [(ANSWERS[i], float(q)) for i, q in zip(k.tolist(), p.tolist())]
+
+
+def predict_batch(run, annotations, videos, echo=print) -> int:
+    """Answer every record of an annotation file; returns how many could not be answered."""
+    pred = Predictor(run, warn=echo)
+    records = load_annotations(annotations, strict=pred.cfg["data"]["strict"], free_text=True)
+    failures, correct = [], 0
+    for r in sorted(records, key=lambda r: r.video_id):
+        try:
+            top = pred.answer(Path(videos) / f"{r.video_id}.mp4", r.question)
+        except AmuseError as e:
+            failures.append(f"{r.key}: {e}")
+            continue
+        correct += top[0][0] == r.answer
+        echo(f"{r.key}\t{r.question}\t{top[0][0]} ({top[0][1]:.3f})\tanswer {r.answer}")
+    answered = len(records) - len(failures)
+    echo(f"{answered} answered, accuracy {100 * correct / max(answered, 1):.2f}%; {len(failures)} failed")
+    for f in failures:
+        echo(f"  failed {f}")
+    return len(failures)
