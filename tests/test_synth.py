@@ -232,9 +232,10 @@ def test_balanced_sets_cap_every_answer_and_defeat_the_blind_baseline():
         assert max(answers.values()) <= cap * sum(answers.values()), (t, answers)
     assert blind_majority_accuracy(files["train"], files["test"]) <= 50.0
     _, unbalanced = plan(SynthOptions(videos=150, seconds=4, seed=7, balanced=False))
-    worst = max(max(Counter(r["anser"] for r in unbalanced[s] if r["question_content"] == t).values(),
-                    default=0) for s in ("train",) for t in per_t)
-    assert worst > 0       # the unbalanced set exists and is built from the same candidates
+    loose = defaultdict(Counter)
+    for r in (r for s in SPLITS for r in unbalanced[s]):
+        loose[r["question_content"]][r["anser"]] += 1
+    assert any(max(a.values()) > CAP_YES_NO * sum(a.values()) for a in loose.values())   # caps did work
 
 
 def _tree(root: Path) -> dict[str, bytes]:

@@ -10,6 +10,7 @@ import numpy as np
 from amuse_cli.synth.timbre import synth_note
 
 ROOM_TONE_DB = -60.0     # faint noise so the track is never digitally silent
+VOICE_DB = -20.0         # voice-over RMS level, dBFS
 PEAK = 0.95
 SYLLABLE_S = (0.12, 0.28)
 VOWEL_FORMANTS = ((730, 1090), (270, 2290), (300, 870), (530, 1840), (570, 840))   # a i u e o, Hz
@@ -58,7 +59,7 @@ def voice_track(intervals, n: int, sr: int, rng) -> np.ndarray:
             t0 += length + rng.uniform(0.03, 0.12)
     active = out != 0
     rms = float(np.sqrt(np.mean(out[active] ** 2))) if active.any() else 0.0
-    return out * (_db(-20.0) / rms) if rms > 0 else out
+    return out * (_db(VOICE_DB) / rms) if rms > 0 else out
 
 
 def render_audio(meta: dict, rng: np.random.Generator) -> np.ndarray:

@@ -18,7 +18,7 @@ from collections import Counter, defaultdict
 
 import numpy as np
 
-from amuse_cli.data.taxonomy import TEMPLATES_RAW, number_word
+from amuse_cli.data.taxonomy import INSTRUMENTS, TEMPLATES_RAW, number_word
 
 LOUD_DB = 6.0          # loudness comparisons need this many dB between the two sources
 RHYTHM_RATIO = 1.5     # onset-rate comparisons need this ratio
@@ -108,8 +108,8 @@ def _yn(flag):
     return "yes" if flag else "no"
 
 
-def _absent(sc, rng, k, present):
-    from amuse_cli.data.taxonomy import INSTRUMENTS
+def _absent(rng, k, present):
+    """k random classes not in `present` (the 'no' side of yes/no questions)."""
     pool = [c for c in INSTRUMENTS if c not in present]
     return [str(c) for c in rng.choice(pool, size=min(k, len(pool)), replace=False)]
 
@@ -142,8 +142,8 @@ def candidates(meta: dict, rng: np.random.Generator) -> list[tuple[int, tuple, s
     add = lambda i, vals, ans: out.append((i, tuple(vals), ans))   # noqa: E731
     heard, visible, sounding = _classes(sc.heard), _classes(sc.visible), _classes(sc.sounding)
     silent_visible = [c for c in visible if c not in heard]
-    no_sound = _absent(sc, rng, 2, heard) + silent_visible
-    no_visible = _absent(sc, rng, 2, visible) + [c for c in _classes(sc.offscreen) if c not in visible]
+    no_sound = _absent(rng, 2, heard) + silent_visible
+    no_visible = _absent(rng, 2, visible) + [c for c in _classes(sc.offscreen) if c not in visible]
 
     # Audio / Counting
     for c in heard:
@@ -299,7 +299,8 @@ MEANINGS = {
     T[21]: "the only other source overlapping it by >= 1 s (all others overlap < 0.25 s)",
     T[22]: "position of the loudest (>= 6 dB above the rest) / lowest-pitched (>= 7 semitones below "
            "the rest) heard source, when it is on screen and alone at its position",
-    T[23]: "yes iff the first/last-entering source (entries >= max(0.5 s, duration/8) apart) is the one at that position",
+    T[23]: "yes iff the first/last-entering source (entries >= max(0.5 s, duration/8) apart) is the "
+           "one at that position",
     T[24]: "class of the on-screen neighbour on that side of the first/last-entering instrument",
     T[25]: "yes iff the instrument at the first position is louder by >= 6 dB",
     T[26]: "yes iff the instrument at the first position has >= 1.5x the onsets per second",
