@@ -118,7 +118,7 @@ def decode(path: str | Path, frames: int, size: int, sample_rate: int,
         if not container.streams.video:
             raise MediaError(f"{path}: no video stream (audio-only or not a video)")
         vs = container.streams.video[0]
-        vs.thread_type = "AUTO"
+        vs.thread_type = "NONE"   # one decoding thread: extraction runs one process per core
         astream = container.streams.audio[0] if container.streams.audio else None
         video_duration = _stream_duration(container, vs)
         if not video_duration or video_duration <= 0:
@@ -128,8 +128,11 @@ def decode(path: str | Path, frames: int, size: int, sample_rate: int,
         duration = float(clip_seconds) if clip_seconds else video_duration
         times = sample_times(duration, frames)
         selector = _FrameSelector(times, size, tb, t0)
-        resampler = av.AudioResampler(format="flt", layout="mono", rate=sample_rate) if astream else None
-        chunks, audio_start, gop, last_pts_t = [], None, [], 0.0
+        # Audio already float at the target rate is used as decoded; anything else goes through
+        # swresample for format and rate only. Either way channels are then averaged (as librosa
+        # and torchaudio do), not swresample's -3 dB downmix, so both paths give the same level.
+        resampler = av.AudioResampler(format="fltp", rate=sample_rate) if astream else None
+        chunks, audio_start, gop, last_pts_t, direct = [], None, [], 0.0, None
         try:
             for packet in container.demux(*([vs] + ([astream] if astream else []))):
                 if packet.pts is None and packet.dts is None:
@@ -138,7 +141,12 @@ def decode(path: str | Path, frames: int, size: int, sample_rate: int,
                     for f in packet.decode():
                         if audio_start is None and f.pts is not None:
                             audio_start = float(f.pts * astream.time_base) - t0
-                        chunks.extend(r.to_ndarray().reshape(-1) for r in resampler.resample(f))
+                        if direct is None:   # decided once per stream, so samples never mix paths
+                            direct = f.sample_rate == sample_rate and f.format.name in ("flt", "fltp")
+                        if direct:
+                            chunks.append(_mono(f))
+                        else:
+                            chunks.extend(_mono(r) for r in resampler.resample(f))
                     continue
                 pts_t = float((packet.pts if packet.pts is not None else packet.dts) * tb) - t0
                 if packet.is_keyframe and gop:
@@ -149,8 +157,8 @@ def decode(path: str | Path, frames: int, size: int, sample_rate: int,
                 last_pts_t = max(last_pts_t, pts_t + float((packet.duration or 0) * tb))
             if gop and selector.next < len(times):
                 _decode_gop(vs, gop, selector)
-            if resampler is not None:
-                chunks.extend(r.to_ndarray().reshape(-1) for r in resampler.resample(None))
+            if resampler is not None and not direct:
+                chunks.extend(_mono(r) for r in resampler.resample(None))
         except av.error.FFmpegError as e:
             raise MediaError(f"{path}: corrupt media ({_why(e)})") from None
         slack = max(TRUNCATION_SLACK_S, TRUNCATION_SLACK_FRAC * video_duration)
@@ -162,6 +170,15 @@ def decode(path: str | Path, frames: int, size: int, sample_rate: int,
     return Clip(frames=np.stack(picked), frame_times=times, frame_mask=times < video_duration,
                 audio=audio, duration=duration, video_duration=video_duration,
                 has_audio=bool(astream is not None and chunks))
+
+
+def _mono(frame) -> np.ndarray:
+    """A float frame as mono samples: the mean of its channels."""
+    a = frame.to_ndarray()
+    if frame.format.is_planar:
+        return a.mean(axis=0, dtype=np.float32) if a.shape[0] > 1 else a[0]
+    channels = len(frame.layout.channels)
+    return a.reshape(-1, channels).mean(axis=1, dtype=np.float32) if channels > 1 else a.reshape(-1)
 
 
 def _place_audio(chunks, start_s: float, duration: float, sample_rate: int) -> np.ndarray:

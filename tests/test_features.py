@@ -46,6 +46,11 @@ def test_logmel_window_is_centred_on_the_frame_time():
     energy = win[1].mean(axis=0)
     assert abs(int(np.argmax(energy)) - hops // 2) <= 2          # the click sits at the window's centre
     assert (win[0][:, :hops // 2 - 2] == logmel.LOG_FLOOR).all()  # before t=0: padded silence
+    # computing only the windows gives exactly the rows of the whole clip's fbank
+    times = np.array([0.0, 0.3, t_click, 3.6, 4.0])
+    audio += np.random.default_rng(0).standard_normal(len(audio)).astype(np.float32) * 0.01
+    whole = logmel.frame_windows(logmel.fbank(audio, s), times, s, hops)
+    np.testing.assert_array_equal(logmel.windows_at(audio, times, s, hops), whole)
 
 
 def test_segment_bounds_and_mask():

@@ -33,10 +33,10 @@ def clicks(pieces, seconds: float, sr: int = SR) -> np.ndarray:
 
 
 def write_mp4(path, seconds=2.0, fps=8, size=(96, 64), audio="tone", gop=None, codec="libx264",
-              times=None, sr=SR):
+              times=None, sr=SR, layout="mono"):
     """An mp4 whose frame k is a flat grey of level value(k) (so tests can tell frames apart).
 
-    audio: "tone" (440 Hz), None (no audio track), or a float32 array at `sr`.
+    audio: "tone" (440 Hz), None (no audio track), or a float32 array at `sr` ([2, n] for stereo).
     times: explicit frame times in seconds (variable frame rate); default k / fps.
     """
     times = list(times) if times is not None else [k / fps for k in range(int(round(seconds * fps)))]
@@ -49,7 +49,7 @@ def write_mp4(path, seconds=2.0, fps=8, size=(96, 64), audio="tone", gop=None, c
             vs.codec_context.gop_size = gop
         if audio is not None:
             ast = c.add_stream("aac", rate=sr)
-            ast.layout = "mono"
+            ast.layout = layout
         for k, t in enumerate(times):
             img = np.full((size[1], size[0], 3), level(k, len(times)), np.uint8)
             frame = av.VideoFrame.from_ndarray(img, format="rgb24")
@@ -61,8 +61,9 @@ def write_mp4(path, seconds=2.0, fps=8, size=(96, 64), audio="tone", gop=None, c
         if audio is not None:
             x = audio if isinstance(audio, np.ndarray) else \
                 (0.3 * np.sin(2 * np.pi * 440 * np.arange(int(seconds * sr)) / sr)).astype(np.float32)
-            for i in range(0, len(x), 1024):
-                fr = av.AudioFrame.from_ndarray(np.ascontiguousarray(x[None, i:i + 1024]), format="flt", layout="mono")
+            x = x.reshape(-1, x.shape[-1])                  # [channels, samples]
+            for i in range(0, x.shape[1], 1024):
+                fr = av.AudioFrame.from_ndarray(np.ascontiguousarray(x[:, i:i + 1024]), format="fltp", layout=layout)
                 fr.sample_rate, fr.pts = sr, i
                 for p in ast.encode(fr):
                     c.mux(p)
@@ -101,6 +102,18 @@ def test_resample_and_mono_mix(tmp_path):
     assert clip.audio.shape == (12000,)
     spec = np.abs(np.fft.rfft(clip.audio[2000:10000]))
     assert abs(np.argmax(spec) * 8000 / 8000 - 1000) < 3
+
+
+@pytest.mark.parametrize("rate", [SR, 44100])
+def test_stereo_is_mixed_to_mono(tmp_path, rate):
+    n = int(1.5 * rate)
+    left = (0.4 * np.sin(2 * np.pi * 500 * np.arange(n) / rate)).astype(np.float32)
+    path = write_mp4(tmp_path / "st.mp4", seconds=1.5, sr=rate, layout="stereo",
+                     audio=np.stack([left, np.zeros_like(left)]))
+    clip = media.decode(path, frames=2, size=16, sample_rate=SR)
+    assert clip.audio.shape == (int(1.5 * SR),)
+    peak = np.abs(clip.audio[SR // 4:SR]).max()
+    assert 0.15 < peak < 0.25            # the mean of a 0.4 tone and silence (not 0.4, not 0)
 
 
 def test_short_clip_padded_to_clip_seconds(tmp_path):

@@ -25,8 +25,7 @@ def extract_with_info(path: str | Path, settings: dict, meta: dict | None = None
         raise AmuseError(f"features.source_method={settings['source_method']} needs the synthetic ground "
                          f"truth (meta/<video_id>.json) for {path}; on real videos use "
                          f"features.source_method=tagger features.tagger_weights=<Cnn14 .pth>")
-    mel = logmel.fbank(clip.audio, settings)
-    windows = logmel.frame_windows(mel, clip.frame_times, settings, window_hops(settings))
+    windows = logmel.windows_at(clip.audio, clip.frame_times, settings, window_hops(settings))
     # Label segments stop where the video stops: padding past its end carries no rhythm.
     bounds, seg_mask = rhythm.segment_bounds(min(clip.duration, clip.video_duration),
                                              settings["segment_seconds"], settings["segments"])

@@ -1,4 +1,4 @@
-"""Per-segment tempo (librosa onset envelope + autocorrelation tempogram) and the Amuse rhythm label.
+"""Per-segment tempo (spectral-flux onsets + autocorrelation tempogram) and the Amuse rhythm label.
 
 Label (Amuse paper): 1 for segment i when |bpm_i - bpm_{i-1}| >= theta * mean BPM of the clip's
 valid segments; 0 for the first segment and for padding.
@@ -15,6 +15,8 @@ from __future__ import annotations
 import numpy as np
 
 ONSET_HOP = 256            # samples between onset-envelope frames (16 ms at 16 kHz)
+ONSET_FFT = 1024           # samples per spectral-flux frame (64 ms at 16 kHz)
+ONSET_MELS = 64            # mel bands of the spectral flux
 MIN_SEGMENT_FRAC = 0.5     # a trailing partial segment counts when it covers >= half a segment
 BPM_MIN, OCTAVES = 40.0, 3     # tempo axis: 40..320 BPM
 BINS_PER_OCTAVE = 36           # ~2 % per bin
@@ -45,28 +47,58 @@ def tempogram(env: np.ndarray, frames_per_s: float) -> np.ndarray:
 
 
 def tempo_shift(a: np.ndarray, b: np.ndarray) -> int:
-    """Bins by which b's tempogram is a's moved up the log-BPM axis (0 when either is flat)."""
+    """Bins by which b's tempogram is a's moved up the log-BPM axis (0 when either is flat).
+
+    Cosine similarity of the overlapping parts, for every shift up to MAX_RATIO_OCTAVES; ties go
+    to the smaller shift.
+    """
     if not a.any() or not b.any():
         return 0
-    best, best_score = 0, -1.0
-    limit = int(MAX_RATIO_OCTAVES * BINS_PER_OCTAVE)
-    for s in range(-limit, limit + 1):
-        x, y = (a[:len(a) - s], b[s:]) if s >= 0 else (a[-s:], b[:len(b) + s])
-        score = float(np.dot(x, y) / (np.linalg.norm(x) * np.linalg.norm(y) + 1e-9))
-        if score > best_score + 1e-9 or (abs(score - best_score) <= 1e-9 and abs(s) < abs(best)):
-            best, best_score = s, score
-    return best
+    n, limit = len(a), int(MAX_RATIO_OCTAVES * BINS_PER_OCTAVE)
+    dots = np.correlate(b, a, mode="full")[n - 1 - limit:n + limit]     # shift s at index s + limit
+    ca, cb = np.concatenate([[0], np.cumsum(a * a)]), np.concatenate([[0], np.cumsum(b * b)])
+    shifts = np.arange(-limit, limit + 1)
+    # overlap for shift s >= 0: a[0:n-s] with b[s:n]; for s < 0: a[-s:n] with b[0:n+s]
+    na = np.where(shifts >= 0, ca[n - np.maximum(shifts, 0)], ca[n] - ca[np.maximum(-shifts, 0)])
+    nb = np.where(shifts >= 0, cb[n] - cb[np.maximum(shifts, 0)], cb[n + np.minimum(shifts, 0)])
+    score = dots / (np.sqrt(na * nb) + 1e-9)
+    best = np.flatnonzero(score >= score.max() - 1e-9)
+    return int(shifts[best[np.argmin(np.abs(shifts[best]))]])
+
+
+def onset_envelope(audio: np.ndarray, sr: int) -> np.ndarray:
+    """Spectral flux (librosa.onset.onset_strength's recipe: log-mel, 80 dB range, positive
+    differences averaged over bands), computed with torch; frames every ONSET_HOP samples."""
+    import torch
+
+    wave = torch.from_numpy(np.ascontiguousarray(audio, dtype=np.float32))
+    with torch.inference_mode():
+        spec = torch.view_as_real(torch.stft(wave, ONSET_FFT, ONSET_HOP, window=torch.hann_window(ONSET_FFT),
+                                             center=True, return_complex=True)).pow(2).sum(-1)
+        mel = torch.from_numpy(_mel_basis(sr)) @ spec
+        db = 10.0 * torch.log10(mel.clamp(min=1e-10))
+        db = torch.maximum(db, db.max() - 80.0)
+        flux = torch.relu(db[:, 1:] - db[:, :-1]).mean(dim=0)
+    return np.concatenate([[0.0], flux.numpy()]).astype(np.float32)
+
+
+_MEL = {}
+
+
+def _mel_basis(sr: int) -> np.ndarray:
+    if sr not in _MEL:
+        import librosa
+        _MEL[sr] = librosa.filters.mel(sr=sr, n_fft=ONSET_FFT, n_mels=ONSET_MELS).astype(np.float32)
+    return _MEL[sr]
 
 
 def estimate_bpm(audio: np.ndarray, sr: int, bounds: np.ndarray, mask: np.ndarray) -> np.ndarray:
     """float32 [S]: tempo of each valid segment (0 for padding and for a silent clip)."""
-    import librosa  # heavy import, only where beats are tracked
-
     out = np.zeros(len(bounds), dtype=np.float32)
     valid = np.flatnonzero(mask)
     if not np.any(audio) or len(valid) == 0:
         return out
-    env = librosa.onset.onset_strength(y=audio, sr=sr, hop_length=ONSET_HOP)
+    env = onset_envelope(audio, sr)
     fps = sr / ONSET_HOP
     curves = [tempogram(env[int(round(bounds[i, 0] * fps)):int(round(bounds[i, 1] * fps))], fps) for i in valid]
     offsets = np.concatenate([[0], np.cumsum([tempo_shift(a, b) for a, b in zip(curves[:-1], curves[1:])])])
