@@ -79,14 +79,17 @@ class SwinStream(nn.Module):
         self.pos = nn.Parameter(torch.zeros(1, grid, grid, net.features[0][0].out_channels))
         self.register_buffer("mean", torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1), persistent=False)
         self.register_buffer("std", torch.tensor(IMAGENET_STD).view(1, 3, 1, 1), persistent=False)
-        with torch.no_grad():  # channels after each stage, read off a dummy image
-            x, self.dims = self.prepare(torch.zeros(1, 3, image_size, image_size)), []
-            for stage in self.stages:
-                x = stage(x)
-                self.dims.append(x.shape[-1])
+        self.dims = [self._out_channels(stage) for stage in self.stages]  # channels after each stage
         if pretrained:  # frozen except norms
             for name, p in net.named_parameters():
                 p.requires_grad = "norm" in name
+
+    @staticmethod
+    def _out_channels(stage: nn.Module) -> int:
+        last = stage[-1]
+        if isinstance(last, tvs.PatchMergingV2):
+            return last.reduction.out_features
+        return last.norm1.normalized_shape[0]  # a stage's last block
 
     def prepare(self, images: torch.Tensor, imagenet_norm: bool = True) -> torch.Tensor:
         """[N, 3, H, W] floats (in [0, 1] when imagenet_norm) -> resized to image_size, embedded."""
