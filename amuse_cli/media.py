@@ -17,6 +17,9 @@ from amuse_cli.errors import AmuseError
 
 TRUNCATION_SLACK_S = 1.0        # allowed gap between the header's duration and the last packet
 TRUNCATION_SLACK_FRAC = 0.1     # ... or this fraction of the duration, whichever is larger
+NONREF_SHIFT_FRAMES = 2         # frames a sample can move when unreferenced frames are skipped
+NONREF_MAX_SHIFT_FRAC = 0.125   # ... allowed when that is at most this fraction of the sample spacing
+NONREF_CODECS = ("h264", "hevc")  # inter-coded streams whose reference frames are always decoded
 
 
 class MediaError(AmuseError):
@@ -26,7 +29,7 @@ class MediaError(AmuseError):
 @dataclass
 class Clip:
     frames: np.ndarray          # uint8 [T, 3, size, size]
-    frame_times: np.ndarray     # float64 [T], seconds from the clip's start
+    frame_times: np.ndarray     # float64 [T], seconds from the clip's start of each kept frame
     frame_mask: np.ndarray      # bool [T], False past the end of the video (padding)
     audio: np.ndarray           # float32 [round(duration * sample_rate)], mono
     duration: float             # seconds on the time axis (clip_seconds, or the video's length)
@@ -53,6 +56,7 @@ class _FrameSelector:
     def __init__(self, times: np.ndarray, size: int, time_base, t0: float):
         self.times, self.size, self.time_base, self.t0 = times, size, time_base, t0
         self.out: list[np.ndarray | None] = [None] * len(times)
+        self.out_times = np.array(times, dtype=np.float64)   # actual time of each kept frame
         self.next = 0                      # first target not yet filled
         self.prev = None                   # (time, frame) of the last frame seen
         self._converted = (None, None)     # (frame, array): a frame picked twice is converted once
@@ -73,10 +77,11 @@ class _FrameSelector:
         t = float(frame.pts * self.time_base) - self.t0  # frame.time is unset on drained frames
         while self.next < len(self.times) and t >= self.times[self.next]:
             target = self.times[self.next]
-            pick = frame
+            pick, pick_t = frame, t
             if self.prev is not None and target - self.prev[0] < t - target:
-                pick = self.prev[1]
+                pick, pick_t = self.prev[1], self.prev[0]
             self.out[self.next] = self._convert(pick)
+            self.out_times[self.next] = pick_t
             self.next += 1
         self.prev = (t, frame)
 
@@ -85,16 +90,21 @@ class _FrameSelector:
         if self.prev is None:
             raise MediaError("no decodable video frame")
         last = self._convert(self.prev[1])
+        # padding frames keep their sampled time: their audio window is the silence they stand for
         return [a if a is not None else last for a in self.out]
 
 
-def _decode_gop(vs, packets, selector: _FrameSelector) -> None:
+def _decode_gop(vs, packets, selector: _FrameSelector, gop_end: float) -> None:
+    """Decode one GOP until every sampled time before `gop_end` (s) has its frame."""
     ctx = vs.codec_context
     for p in packets:
         for f in ctx.decode(p):
             selector.push(f)
-    for f in ctx.decode(None):   # drain frames held back for B-frame reordering
-        selector.push(f)
+        if not selector.pending_before(gop_end):
+            break                # the rest of this GOP is not needed
+    else:
+        for f in ctx.decode(None):   # drain frames held back for B-frame reordering
+            selector.push(f)
     ctx.flush_buffers()          # ready for the next GOP we decide to decode
 
 
@@ -128,6 +138,13 @@ def decode(path: str | Path, frames: int, size: int, sample_rate: int,
         duration = float(clip_seconds) if clip_seconds else video_duration
         times = sample_times(duration, frames)
         selector = _FrameSelector(times, size, tb, t0)
+        spacing = duration / frames
+        if vs.codec_context.name in NONREF_CODECS and vs.average_rate \
+                and NONREF_SHIFT_FRAMES / float(vs.average_rate) <= NONREF_MAX_SHIFT_FRAC * spacing:
+            # Frames no other frame references need not be decoded: a sample then takes the nearest
+            # reference frame (a couple of frames away), which is negligible next to the sample spacing;
+            # frame_times holds each kept frame's real time, so audio windows stay aligned.
+            vs.codec_context.skip_frame = "NONREF"
         # Audio already float at the target rate is used as decoded; anything else goes through
         # swresample for format and rate only. Either way channels are then averaged (as librosa
         # and torchaudio do), not swresample's -3 dB downmix, so both paths give the same level.
@@ -151,12 +168,12 @@ def decode(path: str | Path, frames: int, size: int, sample_rate: int,
                 pts_t = float((packet.pts if packet.pts is not None else packet.dts) * tb) - t0
                 if packet.is_keyframe and gop:
                     if selector.pending_before(pts_t):
-                        _decode_gop(vs, gop, selector)
+                        _decode_gop(vs, gop, selector, pts_t)
                     gop = []
                 gop.append(packet)
                 last_pts_t = max(last_pts_t, pts_t + float((packet.duration or 0) * tb))
             if gop and selector.next < len(times):
-                _decode_gop(vs, gop, selector)
+                _decode_gop(vs, gop, selector, float("inf"))
             if resampler is not None and not direct:
                 chunks.extend(_mono(r) for r in resampler.resample(None))
         except av.error.FFmpegError as e:
@@ -167,7 +184,7 @@ def decode(path: str | Path, frames: int, size: int, sample_rate: int,
                              f"of the {video_duration:.1f} s in its header")
         picked = selector.finish()
     audio = _place_audio(chunks, audio_start or 0.0, duration, sample_rate)
-    return Clip(frames=np.stack(picked), frame_times=times, frame_mask=times < video_duration,
+    return Clip(frames=np.stack(picked), frame_times=selector.out_times, frame_mask=times < video_duration,
                 audio=audio, duration=duration, video_duration=video_duration,
                 has_audio=bool(astream is not None and chunks))
 

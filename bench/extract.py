@@ -101,16 +101,45 @@ def classic_one(video: Path, work: Path) -> int:
     return written
 
 
-def classic(videos: list[Path], work: Path) -> tuple[float, int]:
-    start = time.perf_counter()
-    written = sum(classic_one(v, work) for v in videos)
-    return time.perf_counter() - start, written
+def per_video_times(data: Path, videos: list[Path], work: Path, repeats: int) -> tuple[list, list]:
+    """Best-of-`repeats` seconds per video for amuse's extraction and the classic pipeline, the two
+    alternating so that load from other processes hits both alike."""
+    import torch
+
+    from amuse_cli.features.runner import _meta_path, extract_one
+    cfg = config.load(ROOT / "recipes/amuse.yaml", [f"data.root={data}", f"features.cache={work / 'cache-t'}"])
+    settings = config_settings(cfg)
+    torch.set_num_threads(1)
+    extract_one((str(videos[0]), videos[0].stem, settings, _meta_path(cfg, videos[0].stem), str(work / "cache-t")))
+    classic_one(videos[0], work / "classic-warm")                 # warm both (imports, kernels)
+    ours, old = [float("inf")] * len(videos), [float("inf")] * len(videos)
+    for _ in range(repeats):
+        for i, v in enumerate(videos):
+            t = time.perf_counter()
+            vid, rec = extract_one((str(v), v.stem, settings, _meta_path(cfg, v.stem), str(work / "cache-t")))
+            ours[i] = min(ours[i], time.perf_counter() - t)
+            assert rec["status"] == "ok", rec
+            shutil.rmtree(work / "classic" / v.stem, ignore_errors=True)
+            t = time.perf_counter()
+            classic_one(v, work / "classic")
+            old[i] = min(old[i], time.perf_counter() - t)
+    return ours, old
+
+
+def config_settings(cfg: dict) -> dict:
+    from amuse_cli.features.settings import extraction_settings
+    return extraction_settings(cfg)
+
+
+def classic_bytes(work: Path) -> int:
+    return sum(p.stat().st_size for p in (work / "classic").rglob("*") if p.is_file())
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--videos", type=int, default=300, help="demo-set size (amuse synth default 300)")
     ap.add_argument("--long-videos", type=int, default=4, help="60 s 640x360 clips")
+    ap.add_argument("--repeats", type=int, default=3, help="timings per long video (best is kept)")
     ap.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="processes for the demo set")
     ap.add_argument("--work", type=Path, default=None, help="scratch folder (default: a temporary one)")
     args = ap.parse_args()
@@ -138,21 +167,20 @@ def main() -> int:
     if not (long / "videos").is_dir():
         synth(long, "--videos", str(args.long_videos), "--seconds", "60", "--size", "640x360", "--seed", "1")
     videos = sorted((long / "videos").glob("*.mp4"))
-    # warm both pipelines on one clip (imports, librosa's compiled kernels) so only per-video work is timed
-    shutil.rmtree(work / "cache-warm", ignore_errors=True)
-    extract(long, work / "cache-warm", 1)
-    classic_one(videos[0], work / "classic-warm")
     shutil.rmtree(work / "cache-long", ignore_errors=True)
-    ours_s, manifest = extract(long, work / "cache-long", 1)
-    shutil.rmtree(work / "classic", ignore_errors=True)
-    classic_s, classic_bytes = classic(videos, work / "classic")
+    _, manifest = extract(long, work / "cache-long", 1)          # sizes and agreement of the real run
+    ours, old = per_video_times(long, videos, work, args.repeats)
     s = manifest["summary"]
     result["long60_640x360"] = {
-        "videos": len(videos), "workers": 1, "timing": "one process, warmed up on one clip first",
-        "amuse_videos_per_s": round(len(videos) / ours_s, 3), "amuse_mb_per_video": s["mb_per_video"],
-        "classic_videos_per_s": round(len(videos) / classic_s, 3),
-        "classic_mb_per_video": round(classic_bytes / len(videos) / 1e6, 3),
-        "speedup_vs_classic": round(classic_s / ours_s, 2),
+        "videos": len(videos), "workers": 1,
+        "timing": f"one process, torch on one thread, each video timed {args.repeats}x alternating "
+                  f"with the classic pipeline, best of {args.repeats} per video (the machine is shared)",
+        "amuse_s_per_video": round(sum(ours) / len(videos), 4),
+        "amuse_videos_per_s": round(len(videos) / sum(ours), 3), "amuse_mb_per_video": s["mb_per_video"],
+        "classic_s_per_video": round(sum(old) / len(videos), 4),
+        "classic_videos_per_s": round(len(videos) / sum(old), 3),
+        "classic_mb_per_video": round(classic_bytes(work) / len(videos) / 1e6, 3),
+        "speedup_vs_classic": round(sum(old) / sum(ours), 2),
         "rhythm_agreement": s.get("rhythm_agreement"), "bpm_mae": s.get("bpm_mae")}
     print(json.dumps(result["long60_640x360"]), flush=True)
     result["goals"] = {"speedup_vs_classic>=3": result["long60_640x360"]["speedup_vs_classic"] >= 3,

@@ -146,27 +146,32 @@ def test_kill_9_loses_only_the_video_in_flight(tiny_synth, tmp_path):
 
 def test_full_disk_stops_with_a_clear_error_and_keeps_finished_files(tiny_synth, tmp_path, run_cli, monkeypatch):
     import errno
-    calls = {"n": 0}
-    real_fsync = os.fsync
+    real_write = store._write_file
+    written = []
 
-    def failing_fsync(fd):
-        calls["n"] += 1
-        if calls["n"] > 7:          # the manifest, then 3 videos (file + journal line) go through
-            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
-        real_fsync(fd)
+    def disk_fills_up(path, data, sync):
+        """The 4th video file gets half written, then the disk is full."""
+        if ".safetensors.tmp" in path.name:
+            written.append(path)
+            if len(written) >= 4:
+                path.write_bytes(data[:len(data) // 2])
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        real_write(path, data, sync)
 
-    monkeypatch.setattr(store.os, "fsync", failing_fsync)
+    monkeypatch.setattr(store, "_write_file", disk_fills_up)
     cache_root = tmp_path / "cache"
-    r = run_cli("extract-features", "recipes/amuse.yaml", "--data", tiny_synth, "--cache", cache_root, "--workers", "1")
+    args = ["extract-features", "recipes/amuse.yaml", "--data", tiny_synth, "--cache", cache_root, "--workers", "1"]
+    r = run_cli(*args)
     assert r.exit_code == 2
     err = r.stderr.strip()
     assert "\n" not in err and "disk is full" in err and "rerun resumes" in err and "Traceback" not in r.output
     cache = cache_dir(cfg_for(tiny_synth, cache_root))
     records = store.known_records(cache)
     assert len(records) == 3 and all(store.file_ok(cache, v, rec, checksum=True) for v, rec in records.items())
-    assert not list(cache.rglob("*.tmp*"))
-    monkeypatch.setattr(store.os, "fsync", real_fsync)
-    r = run_cli("extract-features", "recipes/amuse.yaml", "--data", tiny_synth, "--cache", cache_root, "--workers", "1")
+    assert not list(cache.rglob("*.tmp*"))                     # the half-written file is gone
+    assert len(list((cache / "videos").iterdir())) == 3
+    monkeypatch.setattr(store, "_write_file", real_write)
+    r = run_cli(*args)
     assert r.exit_code == 0 and "resuming: 3 of" in r.output
 
 
@@ -177,3 +182,26 @@ def test_user_errors_exit_2_with_one_line(tmp_path, tiny_synth, run_cli):
     assert r.exit_code == 2 and "features.tagger_weights=" in r.stderr and len(r.stderr.strip().splitlines()) == 1
     r = run_cli("extract-features", "features.source_method=bogus", "--data", tiny_synth, "--cache", tmp_path / "c")
     assert r.exit_code == 2 and "unknown source_labeler 'bogus'" in r.stderr
+
+
+def test_torchrun_ranks_share_the_videos(tiny_synth, tmp_path):
+    """Two ranks as torchrun starts them (RANK/WORLD_SIZE/MASTER_*): each takes every other video."""
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    cmd = [sys.executable, "-m", "amuse_cli", "extract-features", "recipes/amuse.yaml", "--data", str(tiny_synth),
+           "--cache", str(tmp_path / "cache"), "--no-progress"]
+    procs = [subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                              env={**os.environ, "RANK": str(r), "WORLD_SIZE": "2", "LOCAL_RANK": str(r),
+                                   "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(port)}) for r in (0, 1)]
+    outs = [p.communicate(timeout=300)[0] for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], outs
+    cache = cache_dir(cfg_for(tiny_synth, tmp_path / "cache"))
+    ids = sorted(p.stem for p in (tiny_synth / "videos").glob("*.mp4"))
+    for rank in (0, 1):
+        lines = (cache / "journal" / f"rank{rank}.jsonl").read_text().splitlines()
+        assert sorted(json.loads(line)["video_id"] for line in lines) == ids[rank::2]
+    m = json.loads((cache / "manifest.json").read_text())
+    assert m["complete"] and m["summary"]["videos_ok"] == len(ids)
+    assert "cache " in outs[0] and "cache " not in outs[1]        # rank 0 reports for all ranks

@@ -95,6 +95,29 @@ def test_frames_sampled_evenly_and_nearest(tmp_path):
     assert abs(np.argmax(spec) * SR / (2 * SR) - 440) < 3
 
 
+def test_long_spacing_skips_unreferenced_frames_and_reports_real_times(tmp_path):
+    # 25 fps, 4 samples over 8 s: 2 s apart, so B-frames may be skipped (a sample moves <= 2 frames).
+    # Frame k shows k % 10 on its left half and k // 10 on its right half, as grey levels.
+    path = tmp_path / "a.mp4"
+    with av.open(str(path), "w") as c:
+        vs = c.add_stream("libx264", rate=25)
+        vs.width, vs.height, vs.pix_fmt = 64, 48, "yuv420p"
+        for k in range(200):
+            img = np.zeros((48, 64, 3), np.uint8)
+            img[:, :32], img[:, 32:] = 20 + (k % 10) * 22, 10 + (k // 10) * 12
+            frame = av.VideoFrame.from_ndarray(img, format="rgb24")
+            frame.pts = k
+            for p in vs.encode(frame):
+                c.mux(p)
+        for p in vs.encode():
+            c.mux(p)
+    clip = media.decode(path, frames=4, size=16, sample_rate=SR)
+    ones = np.rint((clip.frames[:, :, :, :5].mean(axis=(1, 2, 3)) - 20) / 22)
+    tens = np.rint((clip.frames[:, :, :, 11:].mean(axis=(1, 2, 3)) - 10) / 12)
+    np.testing.assert_allclose(clip.frame_times, (tens * 10 + ones) / 25, atol=1e-6)   # the frames' own times
+    assert np.abs(clip.frame_times - media.sample_times(8.0, 4)).max() <= 2 / 25 + 1e-6
+
+
 def test_resample_and_mono_mix(tmp_path):
     path = write_mp4(tmp_path / "a.mp4", seconds=1.5, sr=44100,
                      audio=(0.3 * np.sin(2 * np.pi * 1000 * np.arange(int(1.5 * 44100)) / 44100)).astype(np.float32))

@@ -41,6 +41,7 @@ def command(recipe, overrides, print_config, data, cache, workers, resume, verif
         workers = max(1, (os.cpu_count() or 1) // runner.dist_rank_world()[1])
     manifest = runner.run(cfg, workers=workers, resume=resume, verify=verify,
                           progress=runner.ProgressReporter(console, enabled=not no_progress))
-    runner.print_report(console, manifest)
+    if runner.dist_rank_world()[0] == 0:
+        runner.print_report(console, manifest)
     if manifest["summary"]["videos_failed"]:
         sys.exit(1)

@@ -34,19 +34,24 @@ def video_file(cache: Path, video_id: str) -> Path:
     return cache / "videos" / f"{video_id}.safetensors"
 
 
-def _write_file(path: Path, data: bytes) -> None:
+def _write_file(path: Path, data: bytes, sync: bool) -> None:
     with open(path, "wb") as f:
         f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
+        if sync:
+            f.flush()
+            os.fsync(f.fileno())
 
 
-def atomic_write(path: Path, data: bytes) -> None:
-    """Write to a temporary file beside `path`, then rename; a failed write leaves `path` untouched."""
+def atomic_write(path: Path, data: bytes, sync: bool = True) -> None:
+    """Write to a temporary file beside `path`, then rename; a failed write leaves `path` untouched.
+
+    sync=False skips fsync (video files: a killed process cannot leave them half-written, and a
+    power cut is caught on resume by the size check, or by the checksum with --verify).
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
     try:
-        _write_file(tmp, data)
+        _write_file(tmp, data, sync)
         os.replace(tmp, path)
     except OSError as e:
         tmp.unlink(missing_ok=True)
@@ -59,7 +64,7 @@ def atomic_write(path: Path, data: bytes) -> None:
 def write_video(cache: Path, video_id: str, arrays: dict[str, np.ndarray]) -> dict:
     """Store one video's arrays; returns its manifest record."""
     data = st_save({k: np.ascontiguousarray(v) for k, v in arrays.items()})
-    atomic_write(video_file(cache, video_id), data)
+    atomic_write(video_file(cache, video_id), data, sync=False)
     return {"status": "ok", "bytes": len(data), "sha256": hashlib.sha256(data).hexdigest(),
             "shapes": {k: list(v.shape) for k, v in arrays.items()}}
 

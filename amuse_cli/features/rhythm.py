@@ -73,12 +73,15 @@ def onset_envelope(audio: np.ndarray, sr: int) -> np.ndarray:
 
     wave = torch.from_numpy(np.ascontiguousarray(audio, dtype=np.float32))
     with torch.inference_mode():
-        spec = torch.view_as_real(torch.stft(wave, ONSET_FFT, ONSET_HOP, window=torch.hann_window(ONSET_FFT),
-                                             center=True, return_complex=True)).pow(2).sum(-1)
-        mel = torch.from_numpy(_mel_basis(sr)) @ spec
+        half = ONSET_FFT // 2     # centred frames, as librosa (reflect padding)
+        mode = "reflect" if len(wave) > half else "constant"
+        wave = torch.nn.functional.pad(wave[None, None], (half, half), mode=mode)[0, 0]
+        frames = wave.unfold(0, ONSET_FFT, ONSET_HOP) * torch.hann_window(ONSET_FFT)
+        power = torch.view_as_real(torch.fft.rfft(frames)).pow(2).sum(-1)        # [frames, bins]
+        mel = power @ torch.from_numpy(_mel_basis(sr)).T                          # [frames, mels]
         db = 10.0 * torch.log10(mel.clamp(min=1e-10))
         db = torch.maximum(db, db.max() - 80.0)
-        flux = torch.relu(db[:, 1:] - db[:, :-1]).mean(dim=0)
+        flux = torch.relu(db[1:] - db[:-1]).mean(dim=1)
     return np.concatenate([[0.0], flux.numpy()]).astype(np.float32)
 
 

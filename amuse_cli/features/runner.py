@@ -105,12 +105,16 @@ def _manifest(cfg, settings, records, video_ids, summary, complete) -> dict:
 
 
 def _barrier(world: int) -> None:
+    """Wait for every rank (torchrun's env:// rendezvous, gloo: CPU is enough for a barrier)."""
     if world <= 1:
         return
     import torch.distributed as dist
-    if not dist.is_initialized():
+    owned = not dist.is_initialized()
+    if owned:
         dist.init_process_group("gloo")
     dist.barrier()
+    if owned:
+        dist.destroy_process_group()
 
 
 def run(cfg: dict, workers: int = 1, resume: bool = True, verify: bool = False, progress=None) -> dict:
