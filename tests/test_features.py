@@ -162,3 +162,28 @@ def test_extract_video_shapes_and_dtypes(tmp_path):
     tagged.update(source_method="tagger", tagger_weights=str(tmp_path / "w.pth"))
     tiny_cnn14(tmp_path / "w.pth")
     assert extract_video(path, tagged)["sources"].shape == (4,)
+
+
+def test_encoder_embeddings_from_a_weights_file(tmp_path):
+    import torchvision
+    from amuse_cli.features import encoder
+    torch.manual_seed(0)
+    net = torchvision.models.resnet18(weights=None)
+    torch.save(net.state_dict(), tmp_path / "r18.pth")
+    s = settings.extraction_settings(recipe_cfg(frames=3, frame_size=64, segments=2,
+                                                encoder="resnet18", encoder_weights=str(tmp_path / "r18.pth")))
+    assert settings.array_shapes(s)["embeddings"] == [3, 512]
+    path = write_mp4(tmp_path / "v.mp4", seconds=3.0, fps=4)
+    tiny_cnn14(tmp_path / "w.pth")                       # (also a file that is not resnet18 weights)
+    arrays = extract_video(path, s, meta={"tempo": [{"start": 0, "end": 3, "bpm": 100.0}], "sources": []})
+    assert arrays["embeddings"].shape == (3, 512) and arrays["embeddings"].dtype == np.float16
+    net.fc = torch.nn.Identity()
+    x = torch.from_numpy(arrays["frames"]).float() / 255
+    x = (x - torch.tensor(encoder.IMAGENET_MEAN)[:, None, None]) / torch.tensor(encoder.IMAGENET_STD)[:, None, None]
+    with torch.inference_mode():
+        direct = net.eval()(x).numpy()
+    np.testing.assert_allclose(arrays["embeddings"].astype(np.float32), direct, rtol=1e-2, atol=1e-2)
+    for weights, msg in [(None, "needs features.encoder_weights"), (str(tmp_path / "none.pth"), "not found"),
+                         (str(tmp_path / "w.pth"), "is not resnet18 weights")]:
+        with pytest.raises(AmuseError, match=msg):
+            encoder.load_encoder("resnet18", weights)

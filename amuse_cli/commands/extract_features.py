@@ -15,12 +15,14 @@ from amuse_cli.paths import DEFAULT_RECIPE
 @recipe_arguments
 @click.option("--data", type=click.Path(file_okay=False), help="Dataset folder (overrides data.root).")
 @click.option("--cache", type=click.Path(file_okay=False), help="Cache root (overrides features.cache).")
+@click.option("--encoder", help="Also pooled frame embeddings: resnet18 | swin_v2_t "
+              "(features.encoder; weights: features.encoder_weights=FILE|DEFAULT).")
 @click.option("--workers", type=int, default=None, help="Processes [default: CPU cores / torchrun ranks].")
 @click.option("--resume/--no-resume", default=True, show_default=True,
               help="Skip videos already cached (size-checked against the manifest).")
 @click.option("--verify", is_flag=True, help="Also check each cached file's SHA-256 before skipping it.")
 @click.option("--no-progress", is_flag=True, help="No progress bar or progress lines.")
-def command(recipe, overrides, print_config, data, cache, workers, resume, verify, no_progress):
+def command(recipe, overrides, print_config, data, cache, encoder, workers, resume, verify, no_progress):
     """Frames, log-mel windows and rhythm/source labels per video, cached on disk.
 
     Exit code 0 when every video is cached, 1 when some failed (listed with their reasons).
@@ -33,7 +35,8 @@ def command(recipe, overrides, print_config, data, cache, workers, resume, verif
     """
     if "=" in recipe or recipe.startswith("~"):    # `amuse extract-features key=value ...`
         recipe, overrides = DEFAULT_RECIPE, (recipe, *overrides)
-    extra = [f"data.root={data}"] * bool(data) + [f"features.cache={cache}"] * bool(cache)
+    extra = [f"data.root={data}"] * bool(data) + [f"features.cache={cache}"] * bool(cache) \
+        + [f"features.encoder={encoder}"] * bool(encoder)
     cfg = load_recipe(recipe, list(overrides) + extra, print_config)
     console = Console(soft_wrap=True)
     runner.ensure_synthetic(cfg, lambda msg: console.print(msg, highlight=False))

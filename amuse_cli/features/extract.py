@@ -16,6 +16,14 @@ def source_labeler(settings: dict):
     return registry.get("source_labeler", settings["source_method"], "features.source_method")(settings)
 
 
+def check_settings(settings: dict) -> None:
+    """Fail before any work on what no video can fix: labeler method, tagger or encoder weights."""
+    source_labeler(settings)
+    if settings.get("encoder"):
+        from amuse_cli.features.encoder import load_encoder
+        load_encoder(settings["encoder"], settings.get("encoder_weights"))
+
+
 def extract_with_info(path: str | Path, settings: dict, meta: dict | None = None) -> tuple[dict, dict]:
     """Arrays for one video plus what the manifest records about it (durations, audio, truth)."""
     labeler = source_labeler(settings)
@@ -39,6 +47,9 @@ def extract_with_info(path: str | Path, settings: dict, meta: dict | None = None
         "sources": labeler(clip.audio, sr, bounds, seg_mask, meta).astype(np.float32),
         "segment_mask": seg_mask,
     }
+    if settings.get("encoder"):
+        from amuse_cli.features.encoder import embed
+        arrays["embeddings"] = embed(clip.frames, settings["encoder"], settings.get("encoder_weights"))
     info = {"duration": round(clip.duration, 3), "video_duration": round(clip.video_duration, 3),
             "has_audio": clip.has_audio, "segments": int(seg_mask.sum())}
     if meta is not None:

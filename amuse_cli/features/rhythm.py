@@ -104,7 +104,8 @@ def estimate_bpm(audio: np.ndarray, sr: int, bounds: np.ndarray, mask: np.ndarra
     env = onset_envelope(audio, sr)
     fps = sr / ONSET_HOP
     curves = [tempogram(env[int(round(bounds[i, 0] * fps)):int(round(bounds[i, 1] * fps))], fps) for i in valid]
-    offsets = np.concatenate([[0], np.cumsum([tempo_shift(a, b) for a, b in zip(curves[:-1], curves[1:])])])
+    shifts = [tempo_shift(a, b) for a, b in zip(curves[:-1], curves[1:])]
+    offsets = np.concatenate([[0], np.cumsum(shifts, dtype=int)]).astype(int)
     prior = np.exp(-0.5 * ((np.log2(TEMPO_GRID) - np.log2(PRIOR_BPM)) / PRIOR_OCTAVES) ** 2)
     best, best_score = None, -1.0
     for start in range(-offsets.min(), len(TEMPO_GRID) - offsets.max()):

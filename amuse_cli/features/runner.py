@@ -13,7 +13,7 @@ from pathlib import Path
 
 from amuse_cli.errors import AmuseError
 from amuse_cli.features import cache as store
-from amuse_cli.features.extract import extract_with_info, source_labeler
+from amuse_cli.features.extract import check_settings, extract_with_info
 from amuse_cli.features.settings import (CACHE_FORMAT, array_shapes, cache_dir, dataset_name,
                                          extraction_settings, settings_hash)
 from amuse_cli.features.truth import read_meta
@@ -120,7 +120,7 @@ def _barrier(world: int) -> None:
 def run(cfg: dict, workers: int = 1, resume: bool = True, verify: bool = False, progress=None) -> dict:
     """Extract the dataset of `cfg` into its cache; returns the manifest (summary inside)."""
     settings = extraction_settings(cfg)
-    source_labeler(settings)                    # a bad method or missing weights fails before any work
+    check_settings(settings)                    # a bad method or missing weights fails before any work
     videos = list_videos(cfg)
     video_ids = [p.stem for p in videos]
     cache = cache_dir(cfg)
