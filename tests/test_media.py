@@ -172,7 +172,7 @@ def test_video_without_audio_gets_silence(tmp_path):
     assert not clip.has_audio and clip.audio.shape == (2 * SR,) and not clip.audio.any()
 
 
-@pytest.mark.parametrize("case", ["empty", "text", "truncated", "audio_only", "missing"])
+@pytest.mark.parametrize("case", ["empty", "text", "truncated", "truncated_faststart", "audio_only", "missing"])
 def test_bad_files_raise_media_error(tmp_path, case):
     path = tmp_path / f"{case}.mp4"
     if case == "empty":
@@ -182,6 +182,20 @@ def test_bad_files_raise_media_error(tmp_path, case):
     elif case == "truncated":
         write_mp4(tmp_path / "good.mp4")
         data = (tmp_path / "good.mp4").read_bytes()
+        path.write_bytes(data[:len(data) // 2])
+    elif case == "truncated_faststart":          # index at the front: the cut shows while demuxing
+        with av.open(str(tmp_path / "fs.mp4"), "w", options={"movflags": "faststart"}) as c:
+            vs = c.add_stream("libx264", rate=8)
+            vs.width, vs.height, vs.pix_fmt = 96, 64, "yuv420p"
+            for k in range(80):
+                frame = av.VideoFrame.from_ndarray(np.random.default_rng(k).integers(0, 255, (64, 96, 3), np.uint8),
+                                                   format="rgb24")
+                frame.pts = k
+                for p in vs.encode(frame):
+                    c.mux(p)
+            for p in vs.encode():
+                c.mux(p)
+        data = (tmp_path / "fs.mp4").read_bytes()
         path.write_bytes(data[:len(data) // 2])
     elif case == "audio_only":
         with av.open(str(path), "w") as c:
@@ -195,8 +209,10 @@ def test_bad_files_raise_media_error(tmp_path, case):
         media.decode(path, frames=4, size=16, sample_rate=SR)
     msg = str(e.value)
     assert "\n" not in msg and path.name in msg
-    assert {"empty": "empty", "text": "cannot open", "truncated": "", "audio_only": "no video stream",
-            "missing": "not found"}[case] in msg
+    expect = {"empty": ["empty"], "text": ["cannot open"], "truncated": ["cannot open"],
+              "truncated_faststart": ["corrupt", "truncated"], "audio_only": ["no video stream"],
+              "missing": ["not found"]}[case]
+    assert any(e in msg for e in expect), msg
 
 
 def test_4k_clip_memory_stays_bounded(tmp_path):
