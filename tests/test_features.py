@@ -10,7 +10,7 @@ import torch
 from amuse_cli import config
 from amuse_cli.errors import AmuseError
 from amuse_cli.features import logmel, rhythm, settings, sources, truth
-from amuse_cli.features.extract import extract_video
+from amuse_cli.features.extract import extract_video, extract_with_info
 from test_media import SR, clicks, write_mp4
 
 
@@ -157,7 +157,9 @@ def test_extract_video_shapes_and_dtypes(tmp_path):
     assert arrays["frame_mask"].dtype == bool and arrays["segment_mask"].tolist() == [True, True, False, False]
     assert arrays["sources"].tolist() == [1, 1, 0, 0] and arrays["rhythm"].tolist() == [0, 1, 0, 0]
     with pytest.raises(AmuseError, match="source_method=tagger"):
-        extract_video(path, s, meta=None)                      # meta labeler on a video without truth
+        extract_with_info(path, s, meta=None)                  # the cache needs truth for meta labels
+    no_truth = extract_video(path, s, meta=None)               # predict does not: zeros
+    assert not no_truth["sources"].any() and (no_truth["frames"] == arrays["frames"]).all()
     tagged = copy.deepcopy(s)
     tagged.update(source_method="tagger", tagger_weights=str(tmp_path / "w.pth"))
     tiny_cnn14(tmp_path / "w.pth")

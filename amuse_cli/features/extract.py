@@ -24,12 +24,17 @@ def check_settings(settings: dict) -> None:
         load_encoder(settings["encoder"], settings.get("encoder_weights"))
 
 
-def extract_with_info(path: str | Path, settings: dict, meta: dict | None = None) -> tuple[dict, dict]:
-    """Arrays for one video plus what the manifest records about it (durations, audio, truth)."""
+def extract_with_info(path: str | Path, settings: dict, meta: dict | None = None,
+                      strict_sources: bool = True) -> tuple[dict, dict]:
+    """Arrays for one video plus what the manifest records about it (durations, audio, truth).
+
+    strict_sources=False: a labeler that needs ground truth gives zeros when there is none.
+    """
     labeler = source_labeler(settings)
     sr = settings["sample_rate"]
     clip = media.decode(path, settings["frames"], settings["frame_size"], sr, settings["clip_seconds"])
-    if getattr(labeler, "needs_meta", False) and meta is None:
+    no_truth = getattr(labeler, "needs_meta", False) and meta is None
+    if no_truth and strict_sources:
         raise AmuseError(f"features.source_method={settings['source_method']} needs the synthetic ground "
                          f"truth (meta/<video_id>.json) for {path}; on real videos use "
                          f"features.source_method=tagger features.tagger_weights=<Cnn14 .pth>")
@@ -44,7 +49,8 @@ def extract_with_info(path: str | Path, settings: dict, meta: dict | None = None
         "frame_mask": clip.frame_mask,
         "rhythm": rhythm.change_labels(bpm, seg_mask, settings["rhythm_theta"]),
         "bpm": bpm,
-        "sources": labeler(clip.audio, sr, bounds, seg_mask, meta).astype(np.float32),
+        "sources": (np.zeros(len(bounds), np.float32) if no_truth
+                    else labeler(clip.audio, sr, bounds, seg_mask, meta).astype(np.float32)),
         "segment_mask": seg_mask,
     }
     if settings.get("encoder"):
@@ -65,5 +71,9 @@ def extract_with_info(path: str | Path, settings: dict, meta: dict | None = None
 
 
 def extract_video(path: str | Path, settings: dict, meta: dict | None = None) -> dict[str, np.ndarray]:
-    """The cached arrays of one video (as `amuse predict` needs them), shapes from settings.array_shapes."""
-    return extract_with_info(path, settings, meta)[0]
+    """The cached arrays of one video (as `amuse predict` needs them), shapes from settings.array_shapes.
+
+    Source labels are training targets only, so without ground truth the `meta` labeler gives zeros
+    here instead of failing (the cache, built for training, does fail).
+    """
+    return extract_with_info(path, settings, meta, strict_sources=False)[0]
