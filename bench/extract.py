@@ -83,7 +83,8 @@ def classic_one(video: Path, work: Path) -> int:
     with av.open(str(wav), "w") as w:
         s = w.add_stream("pcm_s16le", rate=CLASSIC_RATE, layout="mono")
         for i in range(0, len(samples), 4096):
-            fr = av.AudioFrame.from_ndarray(np.ascontiguousarray(samples[None, i:i + 4096]), format="s16", layout="mono")
+            chunk = np.ascontiguousarray(samples[None, i:i + 4096])
+            fr = av.AudioFrame.from_ndarray(chunk, format="s16", layout="mono")
             fr.sample_rate, fr.pts = CLASSIC_RATE, i
             for p in s.encode(fr):
                 w.mux(p)

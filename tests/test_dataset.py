@@ -61,8 +61,10 @@ def test_refuses_missing_mismatched_and_incomplete_caches(tiny_cache, tmp_path):
     with pytest.raises(AmuseError, match=r"no feature cache .*amuse extract-features recipes/amuse.yaml data.root="):
         open_cache(elsewhere)
     other = config.load(REPO / "recipes/amuse.yaml", [f"data.root={cfg['data']['root']}",
-                                                      f"features.cache={cfg['features']['cache']}", "features.frames=4"])
-    with pytest.raises(AmuseError, match=r"other settings \(features.frames=4 \(cache has 8\)\).*amuse extract-features"):
+                                                      f"features.cache={cfg['features']['cache']}",
+                                                      "features.frames=4"])
+    with pytest.raises(AmuseError,
+                       match=r"other settings \(features.frames=4 \(cache has 8\)\).*amuse extract-features"):
         open_cache(other)
     # a cache whose run was interrupted
     copy = tmp_path / path.name

@@ -198,9 +198,9 @@ class ProgressReporter:
             self.last = now
             rate = self._rate()
             eta = (self.total - self.done) / rate if rate > 0 else 0.0
-            self.console.print(f"extract {self.done}/{self.total} ({100 * self.done // max(self.total, 1)}%) "
-                               f"{rate:.2f} videos/s failed {self.failed} eta {time.strftime('%H:%M:%S', time.gmtime(eta))}",
-                               highlight=False)
+            pct = 100 * self.done // max(self.total, 1)
+            self.console.print(f"extract {self.done}/{self.total} ({pct}%) {rate:.2f} videos/s failed {self.failed} "
+                               f"eta {time.strftime('%H:%M:%S', time.gmtime(eta))}", highlight=False)
 
     def stop(self) -> None:
         if self.bar is not None:
