@@ -205,3 +205,21 @@ def test_torchrun_ranks_share_the_videos(tiny_synth, tmp_path):
     m = json.loads((cache / "manifest.json").read_text())
     assert m["complete"] and m["summary"]["videos_ok"] == len(ids)
     assert "cache " in outs[0] and "cache " not in outs[1]        # rank 0 reports for all ranks
+
+
+def test_verify_catches_a_changed_byte_that_the_size_check_cannot(tiny_cache, tmp_path):
+    from amuse_cli.features import runner
+    cfg, path = tiny_cache
+    shutil.copytree(path, tmp_path / path.name)
+    cfg = cfg_for(Path(cfg["data"]["root"]), tmp_path)
+    cache = cache_dir(cfg)
+    victim = sorted(store.known_records(cache))[1]
+    with open(store.video_file(cache, victim), "r+b") as f:      # same size, one byte flipped
+        f.seek(-1, os.SEEK_END)
+        last = f.read(1)
+        f.seek(-1, os.SEEK_END)
+        f.write(bytes([last[0] ^ 0xFF]))
+    assert runner.run(cfg, workers=1)["summary"]["videos_extracted_this_run"] == 0
+    m = runner.run(cfg, workers=1, verify=True)
+    assert m["summary"]["videos_extracted_this_run"] == 1
+    assert store.file_ok(cache, victim, m["videos"][victim], checksum=True)
