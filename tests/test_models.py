@@ -15,6 +15,8 @@ T, H, M, A, S, L, V = 4, 32, 16, 20, 4, 14, 30
 SPEC = ModelSpec({"frames": [T, 3, H, H], "logmel": [T, M, A], "rhythm": [S]}, V, L, 42, 33)
 TINY = {"size": "tiny", "image_size": 32, "audio_size": 32, "dim": 32}
 
+pytestmark = pytest.mark.usefixtures("one_thread")
+
 
 def batch(b=6, seed=0):
     g = torch.Generator().manual_seed(seed)

@@ -1,6 +1,4 @@
 """`amuse train`: stage 1 (rhythm/source encoders) and stage 2 (QA) from one recipe."""
-import sys
-
 import click
 
 from amuse_cli.commands.common import load_recipe, recipe_arguments
@@ -33,5 +31,6 @@ def command(recipe, overrides, print_config, run_name, resume, overwrite, dry_ru
         click.echo(f"ok: {recipe} resolves, its components exist and its cache is ready")
         return
     run = engine.train(cfg, run_name=run_name, resume=resume, overwrite=overwrite, progress=not no_progress,
-                       argv=["amuse", *sys.argv[1:]])
+                       argv=["amuse", "train", recipe, *overrides] + [f"--run-name={run_name}"] * bool(run_name)
+                       + [f"--resume={resume}"] * bool(resume) + ["--overwrite"] * overwrite)
     click.echo(f"done: {run}  (next: amuse eval {run})")

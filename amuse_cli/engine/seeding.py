@@ -22,6 +22,9 @@ def make_deterministic() -> None:
     """Deterministic kernels (CPU runs repeat bit for bit; GPU runs may still differ in the last digits)."""
     os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")  # before CUDA initialises
     torch.use_deterministic_algorithms(True)
+    # Filling every new tensor with NaN is a debugging aid (many-fold slower on CPU); our ops write
+    # their whole output, so results do not depend on it.
+    torch.utils.deterministic.fill_uninitialized_memory = False
     torch.backends.cudnn.deterministic = True
     torch.backends.cudnn.benchmark = False
 

@@ -168,6 +168,8 @@ def _train(cfg, ctx, run_name, resume, overwrite, progress, argv) -> Path:
     autocast(tc["precision"], ctx.device)  # fail early on an unusable precision
     if tc["deterministic"]:
         seeding.make_deterministic()
+    if ctx.device.type == "cpu":
+        torch.set_flush_denormal(True)  # tiny weights/gradients in denormal floats stall CPUs many-fold
     warn = cpu_warning(cfg, ctx.device)
     if warn and ctx.main:
         print(warn, file=sys.stderr, flush=True)
@@ -291,7 +293,20 @@ def _train(cfg, ctx, run_name, resume, overwrite, progress, argv) -> Path:
                        tc["keep_last"])
             log.write(**row)
         distributed.barrier()
+    check_ranks_agree(model, ctx)
     return run
+
+
+def check_ranks_agree(model, ctx) -> None:
+    """Under torchrun, every process must end with the same weights (DDP keeps them in step)."""
+    if ctx.world == 1:
+        return
+    sums = distributed.gather(sum(p.detach().double().sum().item() for p in model.parameters()))
+    if ctx.main:
+        if max(sums) - min(sums) > 1e-6 * max(1.0, abs(sums[0])):
+            raise AmuseError(f"the {ctx.world} processes ended with different weights (checksums {sums}); "
+                             f"report this with the run's env.txt")
+        print(f"ranks agree: {ctx.world} processes, parameter checksum {sums[0]:.6f}", flush=True)
 
 
 def save_epoch(run: Path, model, opt, sched, scaler, rngs, epoch, step, best, cfg, improved, cells, keep_last):

@@ -1,0 +1,52 @@
+"""`amuse eval`: every question of the split answered, the files of docs/INTERFACES.md §3, metrics
+that recompute from the predictions, best.pt chosen on val."""
+from __future__ import annotations
+
+import pytest
+
+import json
+
+from click.testing import CliRunner
+
+from amuse_cli.cli import cli
+from amuse_cli.data.annotations import load_annotations
+from amuse_cli.metrics import cells_from_predictions
+
+KEYS = {"key", "video_id", "question_id", "group", "type", "template", "question", "answer", "prediction",
+        "correct", "top5"}
+
+pytestmark = pytest.mark.usefixtures("one_thread")
+
+
+def test_eval_answers_every_question_and_metrics_recompute(tiny_run, tiny_synth):
+    run, _ = tiny_run
+    result = CliRunner().invoke(cli, ["eval", str(run), "--split", "test"])
+    assert result.exit_code == 0, result.output
+    records = load_annotations(tiny_synth / "json/avqa-test.json")
+    preds = [json.loads(x) for x in (run / "predictions-test.jsonl").read_text().splitlines()]
+    assert [p["key"] for p in preds] == [r.key for r in records]  # every question, file order, no dedup
+    assert len({p["video_id"] for p in preds}) < len(preds)
+    for p in preds:
+        assert set(p) == KEYS and len(p["top5"]) == 5 and p["prediction"] == p["top5"][0][0]
+        assert p["correct"] == (p["prediction"] == p["answer"])
+        probs = [q for _, q in p["top5"]]
+        assert probs == sorted(probs, reverse=True) and sum(probs) <= 1.0 + 1e-4
+    metrics = json.loads((run / "metrics-test.json").read_text())
+    assert metrics["split"] == "test" and metrics["questions"] == len(records)
+    assert metrics["benchmark"] == "synthetic" and metrics["checkpoint"].endswith("best.pt")
+    assert metrics["cells"] == cells_from_predictions(preds)
+    rows = [json.loads(x) for x in (run / "metrics.jsonl").read_text().splitlines() if '"qa"' in x]
+    accs = [r["val_acc"] for r in rows]
+    assert metrics["epoch"] == 1 + accs.index(max(accs))  # the val-selected epoch, never test
+
+
+def test_eval_of_another_annotation_file_and_a_bad_run_folder(tiny_run, tiny_synth, tmp_path):
+    run, _ = tiny_run
+    subset = json.loads((tiny_synth / "json/avqa-val.json").read_text())[:5]
+    (tmp_path / "five.json").write_text(json.dumps(subset))
+    result = CliRunner().invoke(cli, ["eval", str(run), "--split", "five", "--annotations", str(tmp_path / "five.json")])
+    assert result.exit_code == 0, result.output
+    assert len((run / "predictions-five.jsonl").read_text().splitlines()) == 5
+    assert json.loads((run / "metrics-five.json").read_text())["cells"]["Avg"]["n"] == 5
+    bad = CliRunner().invoke(cli, ["eval", str(tmp_path)])
+    assert bad.exit_code == 2 and "not a run folder" in bad.output
