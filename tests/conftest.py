@@ -41,3 +41,53 @@ def tiny_synth(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("synth") / "tiny"
     generate(SynthOptions(out=str(out), **TINY_SYNTH))
     return out
+
+
+# --- amuse train / eval / predict (issue 5): the tiny recipe on tiny_synth, extracted and trained once ---
+@pytest.fixture
+def one_thread():
+    """One intra-op thread: on a shared 2-core machine, OpenMP threads waiting for each other stall
+    small ops many-fold. Restored afterwards."""
+    import torch
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+TRAIN_FAST = ["train.epochs=2", "stage1.epochs=1", "train.batch_size=8", "train.questions_per_video=2",
+              "eval.batch_size=16", "train.log_every=1"]
+
+
+@pytest.fixture(scope="session")
+def tiny_features(tiny_synth, tmp_path_factory):
+    """`amuse extract-features recipes/amuse-tiny.yaml` on tiny_synth through the CLI; returns
+    (work dir for checkpoints/, the data/cache overrides every later command needs)."""
+    from amuse_cli.cli import cli
+    work = tmp_path_factory.mktemp("work")
+    overrides = [f"data.root={tiny_synth}", f"features.cache={work / 'cache'}"]
+    result = CliRunner().invoke(cli, ["extract-features", str(REPO / "recipes/amuse-tiny.yaml"), *overrides,
+                                      "--workers", "1", "--no-progress"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return work, overrides
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tiny_features):
+    """A finished 2-epoch amuse-tiny run (checkpoints/amuse-tiny/fixture under the work dir)."""
+    import os
+
+    import torch
+    from amuse_cli.cli import cli
+    work, overrides = tiny_features
+    old, threads = os.getcwd(), torch.get_num_threads()
+    os.chdir(work)
+    torch.set_num_threads(1)
+    try:
+        result = CliRunner().invoke(cli, ["train", str(REPO / "recipes/amuse-tiny.yaml"), *overrides, *TRAIN_FAST,
+                                          "--run-name", "fixture", "--no-progress"], catch_exceptions=False)
+    finally:
+        os.chdir(old)
+        torch.set_num_threads(threads)
+    assert result.exit_code == 0, result.output
+    return work / "checkpoints" / "amuse-tiny" / "fixture", overrides

@@ -57,3 +57,11 @@ def test_missing_annotation_file_is_one_line(run_cli, tmp_path):
     proc = subprocess.run([sys.executable, "-m", "amuse_cli", "stats", str(tmp_path / "nope.json")],
                           capture_output=True, text=True)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
+
+
+def test_unknown_model_setting_is_one_line_exit_2():
+    # model settings are the registered builder's keyword arguments, checked like every other key
+    proc = subprocess.run([sys.executable, "-m", "amuse_cli", "train", "recipes/amuse.yaml", "model.bogus_key=1"],
+                          capture_output=True, text=True)
+    assert proc.returncode == 2 and "model.bogus_key" in proc.stderr and "Traceback" not in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
