@@ -94,8 +94,9 @@ def write_text(path: Path, text: str) -> None:
 
 
 def describe(run: Path, cfg: dict, argv: list[str]) -> None:
-    """config.yaml (resolved, seed filled in), command.txt, env.txt, git.txt."""
+    """config.yaml (resolved, seed filled in), command.txt (every command that ran in it), env.txt, git.txt."""
     write_text(run / "config.yaml", config.dump(cfg))
-    write_text(run / "command.txt", " ".join(argv) + "\n")
+    before = (run / "command.txt").read_text(encoding="utf-8") if (run / "command.txt").exists() else ""
+    write_text(run / "command.txt", before + " ".join(argv) + "\n")
     write_text(run / "env.txt", _env())
     write_text(run / "git.txt", _git())
