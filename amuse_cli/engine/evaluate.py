@@ -22,16 +22,17 @@ TOP_K = 5
 @torch.inference_mode()
 def predict_dataset(model, ds, cfg: dict, ctx) -> dict[int, list]:
     """{record index: top-5 [(answer index, probability)]} for every item, gathered from all ranks."""
-    from amuse_cli.engine.train import autocast, to_device
+    from amuse_cli.engine.train import autocast, pad_batch, to_device
     was_training = model.training
     model.eval()
     out = {}
-    for batch in data.eval_loader(ds, cfg["eval"]["batch_size"], cfg["train"]["num_workers"], ctx.rank, ctx.world):
-        batch = to_device(batch, ctx.device)
+    size = cfg["eval"]["batch_size"]
+    for batch in data.eval_loader(ds, size, cfg["train"]["num_workers"], ctx.rank, ctx.world):
+        batch, n = pad_batch(to_device(batch, ctx.device), size)
         with autocast(cfg["train"]["precision"], ctx.device):
-            logits = model(batch)
+            logits = model(batch)[:n]
         p, k = logits.float().softmax(-1).topk(TOP_K, dim=-1)
-        for idx, pp, kk in zip(batch["index"].tolist(), p.tolist(), k.tolist()):
+        for idx, pp, kk in zip(batch["index"][:n].tolist(), p.tolist(), k.tolist()):
             out[idx] = list(zip(kk, pp))
     model.train(was_training)
     merged = {}

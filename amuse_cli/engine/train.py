@@ -55,6 +55,15 @@ def to_device(batch: dict, device) -> dict:
     return {k: v.to(device, non_blocking=True) for k, v in batch.items()}
 
 
+def pad_batch(batch: dict, size: int) -> tuple[dict, int]:
+    """Repeat the last question up to `size` rows; returns (batch, real rows). A constant batch size
+    matters on CPU, where kernels are set up per input shape (seconds each) and kept in memory."""
+    n = len(batch["answer"])
+    if n >= size:
+        return batch, n
+    return {k: torch.cat([v, v[-1:].expand(size - n, *v.shape[1:])]) for k, v in batch.items()}, n
+
+
 def cpu_warning(cfg: dict, device: torch.device) -> str | None:
     """The GPU recipe on a CPU: say so before anything is loaded."""
     m = cfg["model"]
@@ -242,9 +251,9 @@ def _train(cfg, ctx, run_name, resume, overwrite, progress, argv) -> Path:
             for i, batch in enumerate(dl):
                 if i >= steps_per_epoch:
                     break
-                batch = to_device(batch, ctx.device)
+                batch, n = pad_batch(to_device(batch, ctx.device), tc["batch_size"])
                 with autocast(tc["precision"], ctx.device):
-                    loss = F.cross_entropy(net(batch).float(), batch["answer"])
+                    loss = F.cross_entropy(net(batch)[:n].float(), batch["answer"][:n])
                 value = distributed.mean(loss.item(), ctx.device)
                 if not torch.isfinite(torch.tensor(value)):
                     bar.stop()
@@ -263,8 +272,8 @@ def _train(cfg, ctx, run_name, resume, overwrite, progress, argv) -> Path:
                     opt.zero_grad(set_to_none=True)
                     sched.step()
                     step += 1
-                seen += len(batch["answer"])
-                loss_sum += value * len(batch["answer"])
+                seen += n
+                loss_sum += value * n
                 bar.update(i + 1, value, seen)
                 if warn and i == 1 and ctx.main:
                     per_step = (time.time() - t0) / 2
