@@ -3,13 +3,13 @@ predictions-<split>.jsonl and metrics-<split>.json in the run folder (docs/INTER
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import torch
 import yaml
 
 from amuse_cli import config, registry
+from amuse_cli.atomic import write_atomic
 from amuse_cli.data.taxonomy import ANSWERS
 from amuse_cli.data.vocab import Vocab
 from amuse_cli.engine import checkpoint, data, distributed
@@ -64,11 +64,7 @@ def build_model(cfg, spec, state, device):
 
 
 def write_jsonl(path: Path, rows) -> None:
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    with open(tmp, "w", encoding="utf-8") as f:
-        for r in rows:
-            f.write(json.dumps(r, ensure_ascii=False) + "\n")
-    os.replace(tmp, path)
+    write_atomic(path, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
 
 
 def evaluate(run: str | Path, split: str = "test", annotations: str | None = None) -> dict:
@@ -97,7 +93,5 @@ def evaluate(run: str | Path, split: str = "test", annotations: str | None = Non
                "checkpoint": str(ckpt), "epoch": state.get("epoch"), "cells": cells}
     if ctx.main:
         write_jsonl(run / f"predictions-{split}.jsonl", rows)
-        tmp = run / f".metrics-{split}.json.tmp"
-        tmp.write_text(json.dumps(metrics, indent=2) + "\n", encoding="utf-8")
-        os.replace(tmp, run / f"metrics-{split}.json")
+        write_atomic(run / f"metrics-{split}.json", json.dumps(metrics, indent=2) + "\n")
     return metrics

@@ -1,7 +1,6 @@
 """Run folders `checkpoints/<recipe name>/<run name>/` (docs/INTERFACES.md §3): never silently reused."""
 from __future__ import annotations
 
-import os
 import platform
 import shutil
 import subprocess
@@ -11,6 +10,7 @@ from importlib import metadata
 from pathlib import Path
 
 from amuse_cli import __version__, config, paths
+from amuse_cli.atomic import write_atomic
 from amuse_cli.errors import AmuseError
 
 PACKAGES = ("torch", "torchvision", "torchaudio", "numpy", "av", "librosa", "click", "rich", "pyyaml",
@@ -87,10 +87,7 @@ def _env() -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_text(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+write_text = write_atomic
 
 
 def describe(run: Path, cfg: dict, argv: list[str]) -> None:

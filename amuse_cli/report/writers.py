@@ -9,11 +9,10 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 
+from amuse_cli.atomic import write_atomic
 from amuse_cli.errors import AmuseError
 
 DASH = "–"  # no value (a type without questions, a number the paper did not print)
@@ -86,7 +85,9 @@ def write_rich(report: Report) -> str:
     from rich import box
     from rich.console import Console
     from rich.table import Table as RichTable
-    from rich.text import Text  # plain text: run names and intervals hold [brackets], not markup
+    from rich.text import (
+        Text,  # plain text: run names and intervals hold [brackets], not markup
+    )
 
     buf = io.StringIO()
     console = Console(file=buf, width=5000, color_system=None, force_terminal=False)  # never wrap cells
@@ -176,11 +177,4 @@ def write_json(report: Report) -> str:
     return json.dumps(report.data, indent=1, ensure_ascii=False) + "\n"
 
 
-def save_atomic(path, data: str | bytes) -> Path:
-    """Write through a temporary file and os.replace, so a reader never sees half a file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    tmp.write_bytes(data.encode("utf-8") if isinstance(data, str) else data)
-    os.replace(tmp, path)
-    return path
+save_atomic = write_atomic

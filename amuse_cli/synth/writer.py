@@ -8,6 +8,8 @@ from pathlib import Path
 import av
 import numpy as np
 
+from amuse_cli.atomic import write_atomic
+
 AAC_FRAME = 1024        # samples per AAC frame
 # Constant quantiser, one thread: x264's CRF mode (mb-tree lookahead) was seen to give different
 # bytes from run to run on identical frames; QP mode is deterministic. 28: small files, plenty for
@@ -17,10 +19,7 @@ X264 = {"preset": "veryfast", "qp": "28", "threads": "1"}
 
 def write_json(path: Path, obj, indent: int | None = 2) -> None:
     """As the released files: ASCII-escaped ('？' -> \\uff1f), 2-space indent; tmp + rename."""
-    path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(obj, indent=indent, ensure_ascii=True) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+    write_atomic(path, json.dumps(obj, indent=indent, ensure_ascii=True) + "\n")
 
 
 def write_mp4(path: Path, frames, audio: np.ndarray, fps: int, size: tuple[int, int], sr: int) -> None:
