@@ -4,7 +4,8 @@ Precedence: code defaults < base recipe < recipe < command line. `a.b=value` set
 YAML), `~a.b` removes what the recipes set so the code default applies again. Unknown keys fail
 with their full dotted path and the closest valid key; `???` marks a value that must be set.
 Component sections (model, optim, sched) take the keyword-only settings of the builder their
-`name` selects, with that builder's defaults filled in.
+`name` selects, with that builder's defaults filled in. Recipes and override values read exponent
+floats without a dot (`lr: 2e-4`, `optim.lr=1E-3`) as floats, as YAML 1.2 does (PyYAML alone: strings).
 """
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import difflib
 import hashlib
 import inspect
 import json
+import re
 from pathlib import Path
 
 import yaml
@@ -22,6 +24,28 @@ from amuse_cli.errors import ConfigError
 
 REQUIRED = "???"
 COMPONENTS = {"model": "model", "optim": "optim", "sched": "sched"}
+SOURCE = "_recipe"  # the recipe path the command line named; not a setting: never dumped nor hashed
+
+# YAML 1.1 (PyYAML) reads `1e-4`, `2E+3` and `1.5e3` as strings; YAML 1.2 and every user read them as floats.
+_FLOAT_EXP = re.compile(r"^[-+]?(?:\.[0-9]+|[0-9][0-9_]*(?:\.[0-9_]*)?)[eE][-+]?[0-9]+$")
+
+
+class RecipeLoader(yaml.SafeLoader):
+    """safe_load plus YAML 1.2's exponent floats (yaml.SafeLoader itself is left as it is)."""
+
+
+class RecipeDumper(yaml.SafeDumper):
+    """safe_dump that quotes strings RecipeLoader would read as floats, so dumps load back the same."""
+
+
+for _cls in (RecipeLoader, RecipeDumper):
+    _cls.add_implicit_resolver("tag:yaml.org,2002:float", _FLOAT_EXP, list("-+.0123456789"))
+
+
+def load_yaml(text: str):
+    """A recipe document or override value (safe: plain data only)."""
+    return yaml.load(text, Loader=RecipeLoader)  # noqa: S506 - RecipeLoader is a SafeLoader
+
 
 DEFAULTS: dict = {
     "name": REQUIRED,            # recipe name; runs go to checkpoints/<name>/...
@@ -111,7 +135,7 @@ def read_recipe(path: str | Path, _seen: tuple = ()) -> dict:
     if path.resolve() in _seen:
         raise ConfigError(f"recipe {path}: 'base:' chain loops back to itself")
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        data = load_yaml(path.read_text(encoding="utf-8")) or {}
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         at = f" at line {mark.line + 1} column {mark.column + 1}" if mark else ""
@@ -135,7 +159,7 @@ def parse_overrides(tokens) -> tuple[dict, list[str]]:
             raise ConfigError(f"override {tok!r} is not key=value (e.g. train.epochs=5) or ~key")
         key, text = tok.split("=", 1)
         try:
-            value = yaml.safe_load(text) if text != "" else None
+            value = load_yaml(text) if text != "" else None
         except yaml.YAMLError:
             value = text
         node = sets
@@ -233,11 +257,18 @@ def load(path: str | Path, overrides=(), check_required: bool = True) -> dict:
     return resolve(read_recipe(path), overrides, check_required)
 
 
+def with_source(cfg: dict, path: str | Path) -> dict:
+    """cfg plus the recipe path it was loaded from (for messages that print a command to run)."""
+    return {**cfg, SOURCE: str(path)}
+
+
 def dump(cfg: dict) -> str:
-    return yaml.safe_dump(cfg, sort_keys=False, default_flow_style=False)
+    """The resolved recipe as YAML (without SOURCE): itself a recipe that resolves to cfg."""
+    return yaml.dump({k: v for k, v in cfg.items() if k != SOURCE}, Dumper=RecipeDumper,
+                     sort_keys=False, default_flow_style=False)
 
 
 def config_hash(cfg: dict, drop=("seed",)) -> str:
     """8 hex digits identifying a resolved recipe (seed excluded: runs of one recipe share it)."""
-    trimmed = {k: v for k, v in cfg.items() if k not in drop}
+    trimmed = {k: v for k, v in cfg.items() if k not in drop and k != SOURCE}
     return hashlib.sha256(json.dumps(trimmed, sort_keys=True, default=str).encode()).hexdigest()[:8]

@@ -1,6 +1,8 @@
 """Recipes: base inheritance, dotted overrides, ~key, strict keys and types, registry checks."""
 from __future__ import annotations
 
+import shlex
+import shutil
 from pathlib import Path
 
 import pytest
@@ -106,3 +108,67 @@ def test_tiny_recipe_shares_features_with_amuse():
 def test_config_hash_ignores_seed(recipes):
     _, child = recipes
     assert config.config_hash(config.load(child, ["seed=1"])) == config.config_hash(config.load(child, ["seed=2"]))
+
+
+# --- the recipe path the user named travels with the resolved config (config.SOURCE) -------------------
+def test_source_is_carried_but_never_printed_nor_hashed():
+    cfg = config.load(RECIPES / "amuse-tiny.yaml")
+    tagged = config.with_source(cfg, "my/recipe.yaml")
+    assert tagged[config.SOURCE] == "my/recipe.yaml" and config.SOURCE not in cfg
+    assert config.dump(tagged) == config.dump(cfg)
+    assert config.config_hash(tagged) == config.config_hash(cfg)
+    with pytest.raises(ConfigError, match="unknown key '_recipe'"):  # not a setting a recipe may hold
+        config.resolve({**cfg, config.SOURCE: "x.yaml"})
+
+
+def _missing_cache_error(result) -> str:
+    assert result.exit_code == 2, result.output
+    lines = result.stderr.strip().splitlines()
+    errors = [ln for ln in lines if ln.startswith("error: ")]
+    assert len(errors) == 1 and errors[0] == lines[-1], result.stderr
+    assert errors[0].startswith("error: no feature cache at "), errors[0]
+    return errors[0]
+
+
+def test_train_without_cache_names_the_users_recipe(tmp_path):
+    """Through the CLI: the printed command names the recipe given to `amuse train` (a path with a space),
+    keeps the overrides that shape the cache, and builds exactly the cache that was looked for."""
+    from click.testing import CliRunner
+
+    from amuse_cli.cli import cli
+    from amuse_cli.features.settings import cache_dir
+    folder = tmp_path / "my recipes"
+    folder.mkdir()
+    for name in ("amuse.yaml", "amuse-tiny.yaml"):
+        shutil.copy(RECIPES / name, folder / name)
+    recipe, cache, root = folder / "amuse-tiny.yaml", tmp_path / "no cache here", tmp_path / "data"
+    overrides = [f"data.root={root}", f"features.cache={cache}", "features.frames=4", "optim.lr=2e-3",
+                 "train.device=cpu"]
+    result = CliRunner().invoke(cli, ["train", str(recipe), *overrides])
+    line = _missing_cache_error(result)
+    command = line.split("build it: ", 1)[1]
+    words = shlex.split(command)
+    assert words[:3] == ["amuse", "extract-features", str(recipe)]
+    assert "<recipe>" not in line and "features.frames=4" in words and f"data.root={root}" in words
+    assert not any(w.startswith(("optim.", "train.")) for w in words)  # only what shapes the cache
+    rebuilt = config.load(words[2], words[3:])
+    wanted = config.load(recipe, overrides)
+    assert cache_dir(rebuilt) == cache_dir(wanted) and str(cache_dir(wanted)) in line
+
+
+def test_missing_cache_command_without_source_uses_recipes_folder(tmp_path, monkeypatch):
+    """A run's config.yaml, reloaded by `amuse eval`, carries no recipe path: the command names
+    recipes/<name>.yaml, or the default recipe when there is none, plus every differing cache setting."""
+    from amuse_cli.data.dataset import build_command
+    from amuse_cli.features.settings import cache_dir
+    from amuse_cli.paths import DEFAULT_RECIPE
+    monkeypatch.chdir(RECIPES.parent)
+    run_cfg = config.resolve(yaml.safe_load(config.dump(config.load(
+        RECIPES / "amuse-tiny.yaml", [f"data.root={tmp_path}", f"features.cache={tmp_path / 'c'}",
+                                      "features.n_mels=64"]))))
+    words = shlex.split(build_command(run_cfg))
+    assert words[2] == "recipes/amuse-tiny.yaml" and "features.n_mels=64" in words
+    assert cache_dir(config.load(words[2], words[3:])) == cache_dir(run_cfg)
+    renamed = {**run_cfg, "name": "gone-since"}  # its recipe file was renamed or deleted
+    words = shlex.split(build_command(renamed))
+    assert words[2] == DEFAULT_RECIPE and cache_dir(config.load(words[2], words[3:])) == cache_dir(renamed)

@@ -15,12 +15,13 @@ def recipe_arguments(f):
 
 
 def load_recipe(path, overrides, print_config: bool):
-    """Resolve the recipe; with --print-config print it and stop (exit 0)."""
+    """Resolve the recipe; with --print-config print it and stop (exit 0). The returned cfg also
+    carries `path` (config.SOURCE), so messages can print a command naming the user's recipe."""
     cfg = config.load(path, overrides)
     if print_config:
         click.echo(config.dump(cfg), nl=False)
         raise SystemExit(0)
-    return cfg
+    return config.with_source(cfg, path)
 
 
 class NotImplementedYet(AmuseError):

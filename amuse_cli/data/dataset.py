@@ -7,26 +7,53 @@ with the dataset.
 """
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
 
 import numpy as np
 import torch
+import yaml
 from torch.utils.data import Dataset
 
+from amuse_cli import config
 from amuse_cli.data.taxonomy import ANSWER_IDS, TEMPLATE_IDS
 from amuse_cli.errors import AmuseError
 from amuse_cli.features import cache as store
 from amuse_cli.features.settings import (array_shapes, cache_dir, dataset_name, extraction_settings,
                                          settings_hash)
+from amuse_cli.paths import DEFAULT_RECIPE
 
 FLOAT32 = ("logmel",)  # float16 on disk, float32 for the model
 
 
+def _override(key: str, value) -> str:
+    """`key=value` as one shell word that parse_overrides reads back as `value`."""
+    text = yaml.dump(value, Dumper=config.RecipeDumper, default_flow_style=True, width=1 << 30).strip()
+    if text.endswith("\n..."):  # the end-of-document marker after a plain scalar
+        text = text[:-len("\n...")]
+    return shlex.quote(f"{key}={text}")
+
+
 def build_command(cfg: dict) -> str:
-    recipe = Path("recipes") / f"{cfg['name']}.yaml"
-    recipe_arg = f"{recipe} " if recipe.is_file() else "<recipe> "
-    return (f"amuse extract-features {recipe_arg}data.root={cfg['data']['root']} "
-            f"features.cache={cfg['features']['cache']}")
+    """The `amuse extract-features` command that builds cfg's cache, ready to paste: the recipe the
+    command line named (config.SOURCE); without one (a run folder's config.yaml, reloaded by `amuse eval`)
+    recipes/<name>.yaml, else the default recipe. data.root and features.cache are always spelled out,
+    and so is every other data/features setting in which cfg differs from that recipe."""
+    recipe = cfg.get(config.SOURCE)
+    if recipe is None:
+        named = Path("recipes") / f"{cfg['name']}.yaml"
+        recipe = str(named) if named.is_file() or not Path(DEFAULT_RECIPE).is_file() else DEFAULT_RECIPE
+    words = ["amuse", "extract-features", shlex.quote(str(recipe)),
+             _override("data.root", cfg["data"]["root"]), _override("features.cache", cfg["features"]["cache"])]
+    try:
+        raw = config.read_recipe(recipe)
+    except AmuseError:
+        raw = None  # the recipe is gone or broken: the two paths are all we can say
+    for section in ("data", "features") if raw is not None else ():
+        base = {**config.DEFAULTS[section], **(raw.get(section) if isinstance(raw.get(section), dict) else {})}
+        words += [_override(f"{section}.{k}", v) for k, v in cfg[section].items()
+                  if k not in ("root", "cache") and base.get(k) != v]
+    return " ".join(words)
 
 
 class FeatureCache:
