@@ -87,6 +87,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--steps", type=int, default=None, help="timed steps (default: 10 on GPU, 3 on CPU)")
     ap.add_argument("--only", default=None, help="amuse or amuse-tiny")
+    ap.add_argument("--device", default=None, choices=["cpu", "cuda"], help="only this device's rows")
     ap.add_argument("--out", default=str(OUT), help="JSON file to write")
     ap.add_argument("--child", default=None, help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -100,11 +101,14 @@ def main() -> int:
     if torch.cuda.is_available():
         from amuse_cli.models.swin import build_swin
         torch.save(build_swin("swin_v2_t").state_dict(), frozen)
+        # the recipe's batch of 16, then 64: what a GPU user raises it to when memory allows
         cases = [("amuse", "cuda", "bf16", []), ("amuse", "cuda", "bf16", [f"model.weights={frozen}"]),
+                 ("amuse", "cuda", "bf16", ["train.batch_size=64"]),
+                 ("amuse", "cuda", "bf16", ["train.batch_size=64", f"model.weights={frozen}"]),
                  ("amuse-tiny", "cuda", "bf16", []), *cases]
     results = []
     for recipe, device, precision, overrides in cases:
-        if args.only and recipe != args.only:
+        if (args.only and recipe != args.only) or (args.device and device != args.device):
             continue
         steps = args.steps or (10 if device == "cuda" or recipe == "amuse-tiny" else 2)
         spec = json.dumps(dict(recipe=recipe, device=device, precision=precision, steps=steps, overrides=overrides))

@@ -6,7 +6,6 @@ import click
 from rich.console import Console
 
 from amuse_cli.commands.common import load_recipe, recipe_arguments
-from amuse_cli.features import runner
 from amuse_cli.paths import DEFAULT_RECIPE
 
 
@@ -33,6 +32,7 @@ def command(recipe, overrides, print_config, data, cache, encoder, workers, resu
       amuse extract-features recipes/amuse.yaml data.root=/data/MUSIC-AVQA --workers 8
       torchrun --nproc-per-node=4 -m amuse_cli extract-features recipes/amuse.yaml
     """
+    from amuse_cli.features import runner  # PyAV loads with the command that decodes, not the CLI
     if "=" in recipe or recipe.startswith("~"):    # `amuse extract-features key=value ...`
         recipe, overrides = DEFAULT_RECIPE, (recipe, *overrides)
     extra = [f"data.root={data}"] * bool(data) + [f"features.cache={cache}"] * bool(cache) \

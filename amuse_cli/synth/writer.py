@@ -5,7 +5,6 @@ import json
 import os
 from pathlib import Path
 
-import av
 import numpy as np
 
 from amuse_cli.atomic import write_atomic
@@ -27,6 +26,8 @@ def write_mp4(path: Path, frames, audio: np.ndarray, fps: int, size: tuple[int, 
     bytes depend only on the inputs."""
     path = Path(path)
     tmp = path.with_name(path.name + ".tmp.mp4")
+    import av  # PyAV loads where mp4s are written, not with the CLI
+
     with av.open(str(tmp), "w", format="mp4") as out:
         vs = out.add_stream("libx264", rate=fps, options=dict(X264))
         vs.width, vs.height = size
