@@ -1,0 +1,159 @@
+"""The accuracy ceiling of Amuse's question side on the synthetic benchmark: perfect perception.
+
+Trains the question encoder and the question-gated fusion of `amuse` (the same classes) on per-frame
+features built from the ground truth (meta/<id>.json) instead of from pixels and log-mels: per
+position the visible class, whether and how loudly it sounds; per class the heard activity,
+loudness and note onsets; voice-over and background. Whatever the fusion cannot reach here, no
+backbone can give it. The epoch is selected on val, test is reported. Scenes are planned without
+rendering media (`amuse_cli.synth.generate.plan`), so large benchmarks cost seconds.
+
+    python bench/ceiling.py                                # 300/1000/3000 videos x 10 and 33 questions
+    python bench/ceiling.py --sizes 300:10 --epochs 40     # one size
+Writes bench/results/ceiling.json.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.nn import functional as F
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from amuse_cli.data.annotations import parse_record  # noqa: E402
+from amuse_cli.data.taxonomy import ANSWER_IDS, ANSWERS, INSTRUMENTS  # noqa: E402
+from amuse_cli.data.vocab import Vocab  # noqa: E402
+from amuse_cli.metrics import accuracy_cells  # noqa: E402
+from amuse_cli.models.fusion import QuestionGatedFusion  # noqa: E402
+from amuse_cli.models.question import QuestionEncoder  # noqa: E402
+from amuse_cli.synth.generate import SynthOptions, plan  # noqa: E402
+
+OUT = REPO / "bench" / "results" / "ceiling.json"
+FRAMES, WINDOW_S, MAX_TOKENS = 8, 1.0, 14   # as recipes/amuse.yaml: 8 frames, 1 s audio windows
+CLASS = {c: i for i, c in enumerate(INSTRUMENTS)}
+POSITIONS = {"left": 0, "middle": 1, "right": 2}
+DB_REF, DB_SCALE = 40.0, 20.0               # loudness_db (about -40..0) -> about 0..2
+
+
+def _overlap(intervals, t0, t1) -> float:
+    return sum(max(0.0, min(b, t1) - max(a, t0)) for a, b in intervals)
+
+
+def perfect_features(meta: dict) -> tuple[np.ndarray, np.ndarray]:
+    """(visual [T, 3*(C+2)+3], audio [T, C*3]) at the frame times the cache samples."""
+    n = len(INSTRUMENTS)
+    times = (np.arange(FRAMES) + 0.5) * meta["duration"] / FRAMES
+    vis = np.zeros((FRAMES, 3, n + 2), np.float32)
+    aud = np.zeros((FRAMES, n, 3), np.float32)
+    extra = np.zeros((FRAMES, 3), np.float32)
+    for s in meta["sources"]:
+        c, loud = CLASS[s["instrument"]], ((s["loudness_db"] or -DB_REF) + DB_REF) / DB_SCALE
+        for k, t in enumerate(times):
+            t0, t1 = t - WINDOW_S / 2, t + WINDOW_S / 2
+            active = _overlap(s.get("intervals", []), t0, t1) if s.get("sounding") else 0.0
+            if s.get("visible"):
+                p = POSITIONS.get(s["position"], 1)
+                vis[k, p, c], vis[k, p, n], vis[k, p, n + 1] = 1.0, active, loud * (active > 0)
+            if active:
+                onsets = sum(t0 <= note["t"] < t1 for note in s.get("notes", []))
+                aud[k, c] += (active, loud, onsets / 4.0)
+    for k, t in enumerate(times):
+        extra[k] = (_overlap(meta["voiceover"].get("intervals", []), t - WINDOW_S / 2, t + WINDOW_S / 2),
+                    meta["background"] == "indoor", 1.0)
+    return np.concatenate([vis.reshape(FRAMES, -1), extra], 1), aud.reshape(FRAMES, -1)
+
+
+def tensors(records: list, features: dict, vocab: Vocab) -> dict:
+    return {"visual": torch.tensor(np.stack([features[r.video_id][0] for r in records])),
+            "audio": torch.tensor(np.stack([features[r.video_id][1] for r in records])),
+            "question": torch.tensor([vocab.encode(r.tokens, MAX_TOKENS) for r in records]),
+            "answer": torch.tensor([ANSWER_IDS[r.answer] for r in records]), "records": records}
+
+
+def benchmark(videos: int, questions: int, seed: int) -> dict:
+    metas, files = plan(SynthOptions(out="unused", videos=videos, seconds=12.0, questions_per_video=questions,
+                                     seed=seed))
+    features = {m["video_id"]: perfect_features(m) for m in metas}
+    records = {s: [parse_record(raw, f"{s}:{i}", s) for i, raw in enumerate(files[s])] for s in files}
+    vocab = Vocab.build(records["train"])
+    return {s: tensors(r, features, vocab) for s, r in records.items()} | {"vocab": len(vocab)}
+
+
+def fit(data: dict, epochs: int, dim: int, seed: int) -> dict:
+    torch.manual_seed(seed)
+    question = QuestionEncoder(data["vocab"], MAX_TOKENS, dim, 1)
+    fusion = QuestionGatedFusion({"visual": data["train"]["visual"].shape[-1],
+                                  "audio": data["train"]["audio"].shape[-1]}, dim, dim, FRAMES, len(ANSWERS))
+    params = [*question.parameters(), *fusion.parameters()]
+    opt = torch.optim.AdamW(params, lr=1e-3, weight_decay=0.01)
+
+    def logits(d, idx):
+        _, _, q = question(d["question"][idx])
+        mask = torch.ones(len(q), FRAMES, dtype=torch.bool)
+        return fusion({"visual": d["visual"][idx], "audio": d["audio"][idx]}, mask, q)
+
+    def cells(d):
+        with torch.no_grad():
+            pred = torch.cat([logits(d, torch.arange(i, min(i + 512, len(d["answer"])))).argmax(-1)
+                              for i in range(0, len(d["answer"]), 512)])
+        return accuracy_cells((r.group, r.qtype, bool(p == a)) for r, p, a in
+                              zip(d["records"], pred.tolist(), d["answer"].tolist()))
+
+    train, best = data["train"], None
+    for epoch in range(1, epochs + 1):
+        for idx in torch.randperm(len(train["answer"])).split(64):
+            loss = F.cross_entropy(logits(train, idx), train["answer"][idx])
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+        val = cells(data["val"])["Avg"]["acc"]
+        if best is None or val > best["val_acc"]:  # selected on val, never on test
+            best = {"epoch": epoch, "val_acc": val, "test": cells(data["test"])}
+    return best
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--sizes", default="300:10,300:33,1000:33,3000:33",
+                    help="videos:questions-per-video pairs (the demo benchmark is 300:10)")
+    ap.add_argument("--epochs", type=int, default=None, help="default: about 120k question visits, 8..60")
+    ap.add_argument("--dim", type=int, default=96, help="fusion width (amuse-tiny: 96)")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--out", default=str(OUT))
+    args = ap.parse_args()
+    torch.set_num_threads(min(4, os.cpu_count() or 1))
+    rows = []
+    for size in args.sizes.split(","):
+        videos, questions = (int(v) for v in size.split(":"))
+        start = time.time()
+        data = benchmark(videos, questions, args.seed)
+        n = len(data["train"]["answer"])
+        epochs = args.epochs or max(8, min(60, 120_000 // n))
+        best = fit(data, epochs, args.dim, args.seed)
+        test = best["test"]
+        rows.append({"videos": videos, "questions_per_video": questions, "train_questions": n,
+                     "test_questions": test["Avg"]["n"], "epochs": epochs, "best_epoch": best["epoch"],
+                     "val_acc": best["val_acc"], "test": {k: c["acc"] for k, c in test.items()},
+                     "seconds": round(time.time() - start, 1)})
+        print(f"{videos} videos x {questions} questions ({n} train): test Avg {test['Avg']['acc']:.2f} "
+              f"(A {test['A-Avg']['acc']:.2f}, V {test['V-Avg']['acc']:.2f}, AV {test['AV-Avg']['acc']:.2f}; "
+              f"epoch {best['epoch']}/{epochs} on val) in {rows[-1]['seconds']} s", flush=True)
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_suffix(".tmp")
+    tmp.write_text(json.dumps({"what": "perfect-perception ceiling of amuse's question encoder + gated fusion",
+                               "frames": FRAMES, "dim": args.dim, "seed": args.seed, "results": rows}, indent=2) + "\n")
+    os.replace(tmp, out)
+    print(f"wrote {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
