@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from amuse_cli import config
+from amuse_cli.data.taxonomy import INSTRUMENTS
 from amuse_cli.errors import AmuseError
 from amuse_cli.features import logmel, rhythm, settings, sources, truth
 from amuse_cli.features.extract import extract_video, extract_with_info
@@ -100,6 +101,20 @@ def test_truth_from_meta():
     assert t["rhythm"].tolist() == [0, 1, 1, 0]
 
 
+def test_source_classes_are_the_heard_fraction_per_class():
+    meta = {"sources": [{"instrument": "violin", "sounding": True, "intervals": [[0.0, 1.5], [2.0, 2.5]]},
+                        {"instrument": "violin", "sounding": True, "intervals": [[0.0, 3.0], [3.0, 9.0]]},
+                        {"instrument": "piano", "sounding": True, "intervals": [[4.5, 6.0]]},
+                        {"instrument": "drum", "sounding": False, "intervals": [[0.0, 9.0]]}]}  # seen, silent
+    bounds, mask = rhythm.segment_bounds(7.5, 3.0, 4)      # [0,3) [3,6) [6,7.5) and one past the end
+    levels = truth.segment_source_classes(meta, bounds, mask)
+    violin, piano, drum = (INSTRUMENTS.index(c) for c in ("violin", "piano", "drum"))
+    assert levels.shape == (4, len(INSTRUMENTS))
+    np.testing.assert_allclose(levels[:, violin], [1.0, 1.0, 1.0, 0.0])   # two violins: capped at 1
+    np.testing.assert_allclose(levels[:, piano], [0.0, 0.5, 0.0, 0.0])
+    assert not levels[:, drum].any() and levels.sum() == pytest.approx(3.5)
+
+
 def tiny_cnn14(path, width=2):
     torch.manual_seed(0)
     model = sources.Cnn14(width=width)
@@ -122,11 +137,18 @@ def test_tagger_counts_instrument_families_from_weights_file(tmp_path):
     torch.testing.assert_close(probs[0], direct[0], atol=1e-5, rtol=1e-4)
     # expected counts: families with any member class >= threshold
     expect = [len({fam[i] for i in fam if probs[k, i] >= 0.5}) for k in range(2)]
-    got = lab(audio, SR, bounds, mask)
+    got, levels = lab(audio, SR, bounds, mask)
     assert got.tolist() == expect + [0]
     n_families = len(set(fam.values()))
-    assert sources.TaggerLabeler(lab.model, 0.0)(audio, SR, bounds, mask).tolist() == [n_families] * 2 + [0]
-    assert sources.TaggerLabeler(lab.model, 1.01)(audio, SR, bounds, mask).tolist() == [0, 0, 0]
+    assert sources.TaggerLabeler(lab.model, 0.0)(audio, SR, bounds, mask)[0].tolist() == [n_families] * 2 + [0]
+    assert sources.TaggerLabeler(lab.model, 1.01)(audio, SR, bounds, mask)[0].tolist() == [0, 0, 0]
+    # class levels: the highest probability among each class's AudioSet classes; none past the video
+    assert levels.shape == (3, len(INSTRUMENTS)) and not levels[2].any()
+    audioset = {n: sources.FIRST_INSTRUMENT_INDEX + i for i, n in enumerate(sources.AUDIOSET_INSTRUMENTS)}
+    for c, names in sources.INSTRUMENT_AUDIOSET.items():
+        want = max(float(probs[0, audioset[n]]) for n in names)
+        assert levels[0, INSTRUMENTS.index(c)] == pytest.approx(want, abs=1e-6)
+    assert set(sources.INSTRUMENT_AUDIOSET) == set(INSTRUMENTS)
 
 
 def test_tagger_without_weights_says_how_to_get_them(tmp_path):

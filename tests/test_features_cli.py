@@ -64,6 +64,7 @@ def test_cache_layout_manifest_and_rhythm_agreement(tiny_cache, tiny_synth):
         assert (mask == mask2).all()
         t = truth.segment_truth(meta, bounds, mask, cfg["features"]["rhythm_theta"])
         assert (arrays["sources"] == t["sources"]).all()            # meta labeler: exact counts
+        np.testing.assert_array_equal(arrays["source_classes"], truth.segment_source_classes(meta, bounds, mask))
         agree += int(np.sum(t["rhythm"][mask] == arrays["rhythm"][mask]))
         err += float(np.sum(np.abs(t["bpm"][mask] - arrays["bpm"][mask])))
         n += int(mask.sum())

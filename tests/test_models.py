@@ -25,6 +25,7 @@ def batch(b=6, seed=0):
             "frame_mask": torch.tensor([[True] * T] * (b - 1) + [[True, True, False, False]]),
             "rhythm": torch.randint(0, 2, (b, S), generator=g).float(), "bpm": torch.full((b, S), 120.0),
             "sources": torch.randint(0, 4, (b, S), generator=g).float(),
+            "source_classes": torch.rand(b, S, 22, generator=g),
             "segment_mask": torch.tensor([[True] * S] * b),
             "question": torch.randint(2, V, (b, L), generator=g),
             "answer": torch.randint(0, 42, (b,), generator=g),

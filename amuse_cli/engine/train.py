@@ -94,7 +94,7 @@ class MetricsLog:
 
 
 def run_stage1(model, train_ds, cfg: dict, ctx, log: MetricsLog) -> None:
-    """Pre-train the rhythm/source encoders on one question per video (labels belong to videos), MSE."""
+    """Pre-train the rhythm/source encoders on one question per video (labels belong to videos)."""
     enc = model.stage1
     s1, seed = cfg["stage1"], cfg["seed"]
     first: dict[int, int] = {}
@@ -115,7 +115,7 @@ def run_stage1(model, train_ds, cfg: dict, ctx, log: MetricsLog) -> None:
             total, n = total + loss.item() * len(batch["index"]), n + len(batch["index"])
         log.write(stage="stage1", epoch=epoch + 1, loss=round(total / max(n, 1), 6))
         if ctx.main:
-            print(f"stage 1 (rhythm/source encoders) epoch {epoch + 1}/{s1['epochs']} mse {total / max(n, 1):.4f}",
+            print(f"stage 1 (rhythm/source encoders) epoch {epoch + 1}/{s1['epochs']} loss {total / max(n, 1):.4f}",
                   flush=True)
 
 

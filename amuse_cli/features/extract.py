@@ -9,6 +9,7 @@ from amuse_cli import media, registry
 from amuse_cli.errors import AmuseError
 from amuse_cli.features import logmel, rhythm
 from amuse_cli.features.settings import window_hops
+from amuse_cli.features.sources import empty_labels
 from amuse_cli.features.truth import segment_truth
 
 
@@ -43,14 +44,16 @@ def extract_with_info(path: str | Path, settings: dict, meta: dict | None = None
     bounds, seg_mask = rhythm.segment_bounds(min(clip.duration, clip.video_duration),
                                              settings["segment_seconds"], settings["segments"])
     bpm = rhythm.estimate_bpm(clip.audio, sr, bounds, seg_mask)
+    counts, levels = (empty_labels(len(bounds)) if no_truth
+                      else labeler(clip.audio, sr, bounds, seg_mask, meta))
     arrays = {
         "frames": clip.frames,
         "logmel": windows.astype(np.float16),
         "frame_mask": clip.frame_mask,
         "rhythm": rhythm.change_labels(bpm, seg_mask, settings["rhythm_theta"]),
         "bpm": bpm,
-        "sources": (np.zeros(len(bounds), np.float32) if no_truth
-                    else labeler(clip.audio, sr, bounds, seg_mask, meta).astype(np.float32)),
+        "sources": counts.astype(np.float32),
+        "source_classes": levels.astype(np.float32),
         "segment_mask": seg_mask,
     }
     if settings.get("encoder"):

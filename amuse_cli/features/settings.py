@@ -5,7 +5,9 @@ import hashlib
 import json
 from pathlib import Path
 
-CACHE_FORMAT = 1          # bump when the files or any computation change: old caches stop matching
+from amuse_cli.data.taxonomy import INSTRUMENTS
+
+CACHE_FORMAT = 2          # bump when the files or any computation change: old caches stop matching
 NOT_SETTINGS = ("cache",)  # where the cache lives does not change what is in it
 
 
@@ -38,7 +40,8 @@ def array_shapes(settings: dict) -> dict[str, list[int]]:
     """Shape of every cached array (the same for every video: short clips are padded)."""
     t, size, s = settings["frames"], settings["frame_size"], settings["segments"]
     shapes = {"frames": [t, 3, size, size], "logmel": [t, settings["n_mels"], window_hops(settings)],
-              "frame_mask": [t], "rhythm": [s], "bpm": [s], "sources": [s], "segment_mask": [s]}
+              "frame_mask": [t], "rhythm": [s], "bpm": [s], "sources": [s],
+              "source_classes": [s, len(INSTRUMENTS)], "segment_mask": [s]}
     if settings.get("encoder"):
         from amuse_cli.features.encoder import ENCODERS
         if settings["encoder"] in ENCODERS:

@@ -1,9 +1,11 @@
-"""Source labelers: the number of active instrument sources per segment (registry kind "source_labeler").
+"""Source labelers (registry kind "source_labeler"): per segment, the number of active instrument
+sources [S] and how much each of the 22 instrument classes is heard [S, 22].
 
-`meta`: exact counts from a synthetic dataset's ground truth. `tagger`: a PANNs Cnn14-style AudioSet
+`meta`: exact values from a synthetic dataset's ground truth. `tagger`: a PANNs Cnn14-style AudioSet
 tagger run over each segment; like Amuse, a class counts when its probability is >= the threshold,
-and classes of one instrument family (Guitar / Acoustic guitar, ...) count once. Weights are a file
-the user supplies (Cnn14_16k from PANNs); their width is read from the file, so tests use a tiny one.
+and classes of one instrument family (Guitar / Acoustic guitar, ...) count once; a class's level is
+the highest probability among its AudioSet classes (INSTRUMENT_AUDIOSET). Weights are a file the
+user supplies (Cnn14_16k from PANNs); their width is read from the file, so tests use a tiny one.
 """
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from amuse_cli.data.taxonomy import INSTRUMENTS
 from amuse_cli.errors import AmuseError
 from amuse_cli.registry import register
 
@@ -50,6 +53,19 @@ FAMILY = {"Electric guitar": "Guitar", "Acoustic guitar": "Guitar", "Steel guita
           "Drum kit": "Drum", "Drum machine": "Drum", "Snare drum": "Drum", "Bass drum": "Drum",
           "Cymbal": "Drum", "Hi-hat": "Drum", "Church bell": "Bell", "Jingle bell": "Bell"}
 
+# MUSIC-AVQA class -> its AudioSet classes; where AudioSet has none of its own (bassoon, congas,
+# erhu, guzheng, pipa, suona, tuba) the nearest umbrella or sibling class stands in.
+INSTRUMENT_AUDIOSET = {
+    "accordion": ("Accordion",), "acoustic_guitar": ("Acoustic guitar", "Guitar"), "bagpipe": ("Bagpipes",),
+    "banjo": ("Banjo",), "bassoon": ("Wind instrument, woodwind instrument",), "cello": ("Cello",),
+    "clarinet": ("Clarinet",), "congas": ("Drum", "Tabla"), "drum": ("Drum", "Drum kit", "Snare drum", "Bass drum"),
+    "electric_bass": ("Bass guitar",), "erhu": ("Bowed string instrument",), "flute": ("Flute",),
+    "guzheng": ("Zither",), "piano": ("Piano", "Electric piano"), "pipa": ("Plucked string instrument", "Mandolin"),
+    "saxophone": ("Saxophone",), "suona": ("Wind instrument, woodwind instrument",), "trumpet": ("Trumpet",),
+    "tuba": ("Brass instrument",), "ukulele": ("Ukulele",), "violin": ("Violin, fiddle",),
+    "xylophone": ("Marimba, xylophone",),
+}
+
 
 def instrument_families() -> dict[int, str]:
     """AudioSet class index -> instrument family, for the classes that count as a source."""
@@ -57,14 +73,18 @@ def instrument_families() -> dict[int, str]:
             for i, name in enumerate(AUDIOSET_INSTRUMENTS) if name not in NOT_A_SOURCE}
 
 
+def empty_labels(segments: int) -> tuple[np.ndarray, np.ndarray]:
+    return np.zeros(segments, np.float32), np.zeros((segments, len(INSTRUMENTS)), np.float32)
+
+
 class MetaLabeler:
-    """Counts from the synthetic ground truth (docs/INTERFACES.md section 1)."""
+    """Counts and class levels from the synthetic ground truth (docs/INTERFACES.md section 1)."""
 
     needs_meta = True
 
     def __call__(self, audio, sample_rate, bounds, mask, meta):
-        from amuse_cli.features.truth import segment_sources
-        return segment_sources(meta, bounds, mask)
+        from amuse_cli.features.truth import segment_source_classes, segment_sources
+        return segment_sources(meta, bounds, mask), segment_source_classes(meta, bounds, mask)
 
 
 @register("source_labeler", "meta")
@@ -165,6 +185,8 @@ class TaggerLabeler:
         self.members = torch.zeros(len(fam), len(names))
         for row, i in enumerate(sorted(fam)):
             self.members[row, names.index(fam[i])] = 1.0
+        audioset = {name: FIRST_INSTRUMENT_INDEX + i for i, name in enumerate(AUDIOSET_INSTRUMENTS)}
+        self.class_index = [[audioset[n] for n in INSTRUMENT_AUDIOSET[c]] for c in INSTRUMENTS]
 
     def probabilities(self, audio: np.ndarray, sample_rate: int, bounds: np.ndarray) -> torch.Tensor:
         """[S, 527] class probabilities of each segment (padded with silence to the longest)."""
@@ -182,14 +204,15 @@ class TaggerLabeler:
             return self.model(batch)
 
     def __call__(self, audio, sample_rate, bounds, mask, meta=None):
-        out = np.zeros(len(bounds), dtype=np.float32)
+        counts, levels = empty_labels(len(bounds))
         valid = np.flatnonzero(mask)
         if len(valid) == 0 or not np.any(audio):
-            return out
-        probs = self.probabilities(audio, sample_rate, bounds[valid])[:, self.index]
-        present = ((probs >= self.threshold).float() @ self.members) > 0
-        out[valid] = present.sum(dim=1).numpy()
-        return out
+            return counts, levels
+        probs = self.probabilities(audio, sample_rate, bounds[valid])
+        present = ((probs[:, self.index] >= self.threshold).float() @ self.members) > 0
+        counts[valid] = present.sum(dim=1).numpy()
+        levels[valid] = torch.stack([probs[:, idx].amax(dim=1) for idx in self.class_index], 1).numpy()
+        return counts, levels
 
 
 @lru_cache(maxsize=2)

@@ -1,7 +1,8 @@
 """Per-segment ground truth of a synthetic video from its meta JSON (docs/INTERFACES.md section 1).
 
 BPM: time-weighted mean of the piecewise-constant `tempo` over the segment. Sources: sources with
-`sounding` whose intervals cover at least half of the segment (the voice-over is not a source).
+`sounding` whose intervals cover at least half of the segment (the voice-over is not a source);
+source classes: the fraction of the segment during which each instrument class is heard.
 """
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
+from amuse_cli.data.taxonomy import INSTRUMENTS
 from amuse_cli.errors import AmuseError
 from amuse_cli.features.rhythm import change_labels
 
@@ -48,6 +50,19 @@ def segment_sources(meta: dict, bounds: np.ndarray, mask: np.ndarray) -> np.ndar
         if mask[i] and t1 > t0:
             out[i] = sum(1 for s in meta["sources"] if s.get("sounding")
                          and _overlap(s.get("intervals", []), t0, t1) >= SOURCE_COVER_FRAC * (t1 - t0))
+    return out
+
+
+def segment_source_classes(meta: dict, bounds: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """[S, classes]: the fraction of each segment during which each instrument class is heard (0..1)."""
+    out = np.zeros((len(bounds), len(INSTRUMENTS)), dtype=np.float32)
+    index = {c: i for i, c in enumerate(INSTRUMENTS)}
+    for i, (t0, t1) in enumerate(bounds):
+        if mask[i] and t1 > t0:
+            for s in meta["sources"]:
+                if s.get("sounding") and s.get("instrument") in index:
+                    c = index[s["instrument"]]
+                    out[i, c] = min(1.0, out[i, c] + _overlap(s.get("intervals", []), t0, t1) / (t1 - t0))
     return out
 
 

@@ -1,7 +1,9 @@
 """Rhythm and source branches: small temporal encoders per modality (stage 1, then frozen).
 
-Each predicts the per-segment label (rhythm change 0/1, or number of active sources) from its
-modality alone, trained with MSE; afterwards its per-time-step features join the QA fusion.
+Each predicts its per-segment labels from its modality alone: the rhythm change 0/1 (MSE), or the
+number of active sources (MSE) and how much each instrument class is heard (binary cross-entropy,
+targets 0..1). Afterwards their per-time-step features join the QA fusion. The class levels are
+what teaches the audio stream timbre: QA answers alone are too few to learn 22 classes from.
 """
 from __future__ import annotations
 
@@ -9,10 +11,11 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from amuse_cli.data.taxonomy import INSTRUMENTS
 from amuse_cli.models.inputs import audio_images, frame_images
 
 VISUAL_SIZE = 32  # pixels: the branch looks at coarse motion and layout, not detail
-LABELS = {"rhythm": "rhythm", "source": "sources"}  # branch kind -> dataset key of its target
+N_CLASSES = len(INSTRUMENTS)
 
 
 class StepConv(nn.Module):
@@ -29,16 +32,40 @@ class StepConv(nn.Module):
         return self.out(F.adaptive_avg_pool2d(self.conv(x), (1, 3)).flatten(1))
 
 
-class TemporalEncoder(nn.Module):
-    """Per-step features [B, T, dim] of one modality, and a per-step label head."""
+class SpectrumStep(nn.Module):
+    """One log-mel window -> a vector: 1-D convs along frequency over its mean and peak spectrum.
 
-    def __init__(self, modality: str, dim: int):
+    Timbre is a pattern along frequency that moves with pitch; the final max over frequency makes it
+    shift-tolerant, coarse band averages keep where it sits. StepConv averages frequency away.
+    """
+
+    def __init__(self, dim: int, width: int = 32):
         super().__init__()
-        self.modality = modality
-        self.step = StepConv(3 if modality == "visual" else 1, dim)
+        self.conv = nn.Sequential(
+            nn.Conv1d(2, width, 5, padding=2), nn.GELU(), nn.MaxPool1d(2),
+            nn.Conv1d(width, width * 2, 5, padding=2), nn.GELU(), nn.MaxPool1d(2),
+            nn.Conv1d(width * 2, width * 2, 5, padding=2), nn.GELU())
+        self.out = nn.Linear(width * 2 * 6, dim)
+
+    def forward(self, x):  # [N, 1, mel, hops]
+        h = self.conv(torch.cat([x.mean(-1), x.amax(-1)], 1))
+        return self.out(torch.cat([h.amax(-1), h.mean(-1), F.adaptive_avg_pool1d(h, 4).flatten(1)], 1))
+
+
+class TemporalEncoder(nn.Module):
+    """Per-step features [B, T, dim] of one modality, and a per-step label head.
+
+    kind rhythm: 1 output (change); kind source: 1 + N_CLASSES outputs (count, class levels).
+    """
+
+    def __init__(self, modality: str, dim: int, kind: str = "rhythm"):
+        super().__init__()
+        self.modality, self.kind = modality, kind
+        self.step = (SpectrumStep(dim) if (modality, kind) == ("audio", "source")
+                     else StepConv(3 if modality == "visual" else 1, dim))
         self.time = nn.Sequential(nn.Conv1d(dim, dim, 3, padding=1), nn.GELU(),
                                   nn.Conv1d(dim, dim, 3, padding=1))
-        self.head = nn.Linear(dim, 1)
+        self.head = nn.Linear(dim, 1 + (N_CLASSES if kind == "source" else 0))
 
     def forward(self, batch: dict) -> torch.Tensor:
         b, t = batch["frame_mask"].shape
@@ -67,19 +94,24 @@ class RhythmSourceBranches(nn.Module):
 
     def __init__(self, kinds: list[str], modalities: list[str], dim: int):
         super().__init__()
-        self.encoders = nn.ModuleDict({f"{k}_{m}": TemporalEncoder(m, dim) for k in kinds for m in modalities})
+        self.encoders = nn.ModuleDict({f"{k}_{m}": TemporalEncoder(m, dim, k) for k in kinds for m in modalities})
         self.dim = dim
 
     def forward(self, batch: dict) -> dict[str, torch.Tensor]:
         return {name: enc(batch) for name, enc in self.encoders.items()}
 
     def loss(self, batch: dict) -> torch.Tensor:
-        """Mean over encoders of the MSE between per-segment predictions and labels."""
+        """Mean over encoders of their per-segment losses (MSE on rhythm and counts, BCE on class levels)."""
         w = segment_weights(batch["frame_mask"], batch["segment_mask"])
         valid = batch["segment_mask"] & (w.sum(-1) > 0)
         losses = []
-        for name, enc in self.encoders.items():
-            pred = torch.bmm(w, enc.head(enc(batch))).squeeze(-1)  # [B, S]
-            target = batch[LABELS[name.split("_")[0]]].float()
-            losses.append(F.mse_loss(pred[valid], target[valid]) if valid.any() else pred.sum() * 0)
+        for enc in self.encoders.values():
+            pred = torch.bmm(w, enc.head(enc(batch)))[valid]  # [segments, outputs]
+            if not valid.any():
+                losses.append(pred.sum() * 0)
+            elif enc.kind == "rhythm":
+                losses.append(F.mse_loss(pred[:, 0], batch["rhythm"][valid].float()))
+            else:
+                losses.append(F.mse_loss(pred[:, 0], batch["sources"][valid].float())
+                              + F.binary_cross_entropy_with_logits(pred[:, 1:], batch["source_classes"][valid].float()))
         return torch.stack(losses).mean()
