@@ -37,7 +37,7 @@ def test_items_have_the_contract_shapes_and_collate(tiny_cache):  # noqa: F811
     want = {"frames": (torch.uint8, [T, 3, f["frame_size"], f["frame_size"]]),
             "logmel": (torch.float32, [T, M, 100]), "frame_mask": (torch.bool, [T]),
             "rhythm": (torch.float32, [S]), "bpm": (torch.float32, [S]), "sources": (torch.float32, [S]),
-            "segment_mask": (torch.bool, [S]), "question": (torch.int64, [cfg["data"]["max_tokens"]]),
+            "source_classes": (torch.float32, [S, 22]), "segment_mask": (torch.bool, [S]), "question": (torch.int64, [cfg["data"]["max_tokens"]]),
             "answer": (torch.int64, []), "template": (torch.int64, []), "index": (torch.int64, [])}
     assert set(item) == set(want)
     for k, (dtype, shape) in want.items():
