@@ -50,3 +50,22 @@ def test_eval_of_another_annotation_file_and_a_bad_run_folder(tiny_run, tiny_syn
     assert json.loads((run / "metrics-five.json").read_text())["cells"]["Avg"]["n"] == 5
     bad = CliRunner().invoke(cli, ["eval", str(tmp_path)])
     assert bad.exit_code == 2 and "not a run folder" in bad.output
+
+
+def test_a_checkpoint_of_another_model_version_is_one_line(tiny_run, tmp_path):
+    """A run trained before the model changed shape (here: the old one-output source head) says so."""
+    import shutil
+
+    import torch
+    run, _ = tiny_run
+    old = tmp_path / "old-run"
+    shutil.copytree(run, old)
+    for name in ("best.pt", "last.pt"):
+        state = torch.load(old / name, weights_only=True)
+        key = next(k for k in state["model"] if k.endswith("source_audio.head.weight"))
+        state["model"][key] = state["model"][key][:1]
+        torch.save(state, old / name)
+    result = CliRunner().invoke(cli, ["eval", str(old), "--split", "test"])
+    assert result.exit_code == 2, result.output
+    assert "does not fit this version of the model" in result.output and "git.txt" in result.output
+    assert "Traceback" not in result.output and len(result.output.strip().splitlines()) == 1

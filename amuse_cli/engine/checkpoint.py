@@ -42,3 +42,16 @@ def load(path: str | Path) -> dict:
     except Exception as e:  # truncated or foreign file
         raise CheckpointError(f"checkpoint {path} cannot be read ({type(e).__name__}: {str(e)[:120]}); "
                               f"use another checkpoint of the run (last.pt, best.pt, epoch_NNN.pt)") from None
+
+
+def restore(model, state: dict, path: str | Path) -> None:
+    """Load a checkpoint's weights; one line, not a traceback, when they belong to another model version."""
+    try:
+        model.load_state_dict(state["model"])
+    except RuntimeError as e:
+        lines = str(e).splitlines()
+        first = (lines[1] if len(lines) > 1 else lines[0]).strip().split(": copying")[0]
+        first = first if len(first) <= 120 else first[:117] + "..."
+        raise CheckpointError(f"checkpoint {path} does not fit this version of the model ({first}); it "
+                              f"was written by another amuse version (its run folder's git.txt names the "
+                              f"commit): retrain, or check out that commit to use it") from None

@@ -57,9 +57,9 @@ def load_run(run: str | Path, which: str = "best.pt"):
     return cfg, vocab, checkpoint.load(path), path
 
 
-def build_model(cfg, spec, state, device):
+def build_model(cfg, spec, state, device, path):
     model = registry.create("model", cfg["model"], spec, where="model.name")
-    model.load_state_dict(state["model"])
+    checkpoint.restore(model, state, path)
     return model.to(device).eval()
 
 
@@ -77,7 +77,7 @@ def evaluate(run: str | Path, split: str = "test", annotations: str | None = Non
         cache = open_cache(cfg)
         records = data.load_split(cfg, split, annotations)
         ds = data.dataset(cfg, records, cache, vocab)
-        model = build_model(cfg, data.spec(cfg, cache, vocab), state, ctx.device)
+        model = build_model(cfg, data.spec(cfg, cache, vocab), state, ctx.device, ckpt)
         preds = predict_dataset(model, ds, cfg, ctx)
     finally:
         distributed.cleanup()

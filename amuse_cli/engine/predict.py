@@ -31,7 +31,7 @@ class Predictor:
     def __init__(self, run: str | Path, warn=print):
         from amuse_cli.features.settings import array_shapes, extraction_settings
         self.run, self.warn = Path(run), warn
-        self.cfg, self.vocab, state, _ = load_run(run)
+        self.cfg, self.vocab, state, ckpt = load_run(run)
         self.settings = extraction_settings(self.cfg)
         shapes = array_shapes(self.settings)
 
@@ -39,7 +39,7 @@ class Predictor:
             pass
         cache = _Shapes()
         cache.shapes = shapes
-        self.model = build_model(self.cfg, data.spec(self.cfg, cache, self.vocab), state, torch.device("cpu"))
+        self.model = build_model(self.cfg, data.spec(self.cfg, cache, self.vocab), state, torch.device("cpu"), ckpt)
         self.arrays: dict[str, dict] = {}
 
     def _meta(self, video: Path) -> dict | None:

@@ -201,7 +201,7 @@ def _train(cfg, ctx, run_name, resume, overwrite, progress, argv) -> Path:
 
     state = checkpoint.load(ckpt) if ckpt else None
     if state is not None:
-        model.load_state_dict(state["model"])
+        checkpoint.restore(model, state, ckpt)
     else:
         if log.enabled and log.path.exists():  # a run restarted from scratch starts its log again
             log.path.unlink()
