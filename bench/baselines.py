@@ -18,6 +18,10 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from amuse_cli.atomic import write_atomic  # noqa: E402
+
 RECIPES = {"amuse-tiny": "recipes/amuse-tiny.yaml",
            **{p.stem: f"recipes/baselines/{p.name}" for p in sorted((REPO / "recipes" / "baselines").glob("*.yaml"))}}
 
@@ -39,12 +43,9 @@ def main() -> int:
         cli("eval", f"checkpoints/{name}/{args.run_name}", "--split", "test")
         metrics = json.loads((REPO / "checkpoints" / name / args.run_name / "metrics-test.json").read_text())
         rows[name] = {"recipe": RECIPES[name], "seconds": round(time.time() - start, 1), "metrics": metrics}
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_suffix(".tmp")
-    tmp.write_text(json.dumps({"what": "test accuracy of amuse-tiny and the baselines (val-selected checkpoints)",
-                               "cpu_threads": os.cpu_count(), "runs": rows}, indent=2) + "\n")
-    os.replace(tmp, out)
+    out = write_atomic(args.out, json.dumps({
+        "what": "test accuracy of amuse-tiny and the baselines (val-selected checkpoints)",
+        "cpu_threads": os.cpu_count(), "runs": rows}, indent=2) + "\n")
     print(f"wrote {out}")
     return 0
 

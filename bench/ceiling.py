@@ -32,6 +32,8 @@ sys.path.insert(0, str(REPO))
 from amuse_cli.data.annotations import parse_record  # noqa: E402
 from amuse_cli.data.taxonomy import ANSWER_IDS, ANSWERS, INSTRUMENTS  # noqa: E402
 from amuse_cli.data.vocab import Vocab  # noqa: E402
+from amuse_cli.atomic import write_atomic  # noqa: E402
+from amuse_cli.features.truth import overlap  # noqa: E402
 from amuse_cli.metrics import accuracy_cells  # noqa: E402
 from amuse_cli.models.fusion import QuestionGatedFusion  # noqa: E402
 from amuse_cli.models.question import QuestionEncoder  # noqa: E402
@@ -45,10 +47,6 @@ POSITIONS = {"left": 0, "middle": 1, "right": 2}
 DB_REF, DB_SCALE = 40.0, 20.0               # loudness_db (about -40..0) -> about 0..2
 
 
-def _overlap(intervals, t0, t1) -> float:
-    return sum(max(0.0, min(b, t1) - max(a, t0)) for a, b in intervals)
-
-
 def perfect_features(meta: dict) -> tuple[np.ndarray, np.ndarray]:
     """(visual [T, 3*(C+2)+3], audio [T, C*3]) at the frame times the cache samples."""
     n = len(INSTRUMENTS)
@@ -60,7 +58,7 @@ def perfect_features(meta: dict) -> tuple[np.ndarray, np.ndarray]:
         c, loud = CLASS[s["instrument"]], ((s["loudness_db"] or -DB_REF) + DB_REF) / DB_SCALE
         for k, t in enumerate(times):
             t0, t1 = t - WINDOW_S / 2, t + WINDOW_S / 2
-            active = _overlap(s.get("intervals", []), t0, t1) if s.get("sounding") else 0.0
+            active = overlap(s.get("intervals", []), t0, t1) if s.get("sounding") else 0.0
             if s.get("visible"):
                 p = POSITIONS.get(s["position"], 1)
                 vis[k, p, c], vis[k, p, n], vis[k, p, n + 1] = 1.0, active, loud * (active > 0)
@@ -68,7 +66,7 @@ def perfect_features(meta: dict) -> tuple[np.ndarray, np.ndarray]:
                 onsets = sum(t0 <= note["t"] < t1 for note in s.get("notes", []))
                 aud[k, c] += (active, loud, onsets / 4.0)
     for k, t in enumerate(times):
-        extra[k] = (_overlap(meta["voiceover"].get("intervals", []), t - WINDOW_S / 2, t + WINDOW_S / 2),
+        extra[k] = (overlap(meta["voiceover"].get("intervals", []), t - WINDOW_S / 2, t + WINDOW_S / 2),
                     meta["background"] == "indoor", 1.0)
     return np.concatenate([vis.reshape(FRAMES, -1), extra], 1), aud.reshape(FRAMES, -1)
 
@@ -177,12 +175,9 @@ def main() -> int:
         print(f"{videos} videos x {questions} questions ({n} train): test Avg {test['Avg']['acc']:.2f} "
               f"(A {test['A-Avg']['acc']:.2f}, V {test['V-Avg']['acc']:.2f}, AV {test['AV-Avg']['acc']:.2f}; "
               f"epoch {best['epoch']}/{epochs} on val) in {rows[-1]['seconds']} s", flush=True)
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_suffix(".tmp")
-    tmp.write_text(json.dumps({"what": f"perfect-perception ceiling of amuse's question encoder + {args.fusion} fusion",
-                               "frames": FRAMES, "dim": args.dim, "seed": args.seed, "results": rows}, indent=2) + "\n")
-    os.replace(tmp, out)
+    out = write_atomic(args.out, json.dumps({
+        "what": f"perfect-perception ceiling of amuse's question encoder + {args.fusion} fusion",
+        "frames": FRAMES, "dim": args.dim, "seed": args.seed, "results": rows}, indent=2) + "\n")
     print(f"wrote {out}")
     return 0
 

@@ -123,13 +123,10 @@ def main() -> int:
               f"{r['samples_per_s']} samples/s, peak {r['peak_mem_gb']} GB", flush=True)
     if not torch.cuda.is_available():
         print("no CUDA device: GPU rows skipped")
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
     host = {"cpus": os.cpu_count(), "torch": torch.__version__, "platform": platform.platform(),
             "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None}
-    tmp = out.with_suffix(".tmp")
-    tmp.write_text(json.dumps({"host": host, "results": results}, indent=2) + "\n")
-    os.replace(tmp, out)
+    from amuse_cli.atomic import write_atomic
+    out = write_atomic(args.out, json.dumps({"host": host, "results": results}, indent=2) + "\n")
     print(f"wrote {out}")
     return 0
 

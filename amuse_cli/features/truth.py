@@ -30,7 +30,8 @@ def read_meta(path: str | Path) -> dict:
     return meta
 
 
-def _overlap(intervals, t0: float, t1: float) -> float:
+def overlap(intervals, t0: float, t1: float) -> float:
+    """Seconds of [t0, t1) covered by the (start, end) intervals."""
     return sum(max(0.0, min(b, t1) - max(a, t0)) for a, b in intervals)
 
 
@@ -38,8 +39,8 @@ def segment_bpm(meta: dict, bounds: np.ndarray, mask: np.ndarray) -> np.ndarray:
     out = np.zeros(len(bounds), dtype=np.float32)
     for i, (t0, t1) in enumerate(bounds):
         if mask[i] and t1 > t0:
-            weighted = sum(p["bpm"] * _overlap([(p["start"], p["end"])], t0, t1) for p in meta["tempo"])
-            covered = sum(_overlap([(p["start"], p["end"])], t0, t1) for p in meta["tempo"])
+            weighted = sum(p["bpm"] * overlap([(p["start"], p["end"])], t0, t1) for p in meta["tempo"])
+            covered = sum(overlap([(p["start"], p["end"])], t0, t1) for p in meta["tempo"])
             out[i] = weighted / covered if covered > 0 else 0.0
     return out
 
@@ -49,7 +50,7 @@ def segment_sources(meta: dict, bounds: np.ndarray, mask: np.ndarray) -> np.ndar
     for i, (t0, t1) in enumerate(bounds):
         if mask[i] and t1 > t0:
             out[i] = sum(1 for s in meta["sources"] if s.get("sounding")
-                         and _overlap(s.get("intervals", []), t0, t1) >= SOURCE_COVER_FRAC * (t1 - t0))
+                         and overlap(s.get("intervals", []), t0, t1) >= SOURCE_COVER_FRAC * (t1 - t0))
     return out
 
 
@@ -62,7 +63,7 @@ def segment_source_classes(meta: dict, bounds: np.ndarray, mask: np.ndarray) -> 
             for s in meta["sources"]:
                 if s.get("sounding") and s.get("instrument") in index:
                     c = index[s["instrument"]]
-                    out[i, c] = min(1.0, out[i, c] + _overlap(s.get("intervals", []), t0, t1) / (t1 - t0))
+                    out[i, c] = min(1.0, out[i, c] + overlap(s.get("intervals", []), t0, t1) / (t1 - t0))
     return out
 
 
