@@ -17,6 +17,10 @@ from amuse_cli.synth.report import print_summary, progress_bar
 @click.option("--split", default="0.7,0.1,0.2", show_default=True, help="train,val,test fractions of videos.")
 @click.option("--balanced/--no-balanced", default=True, show_default=True,
               help="Cap each answer at 50% of its template's questions (60% yes/no).")
+@click.option("--audio", default=None, metavar="synthetic|soundfont[=FILE.sf2]",
+              help="Instrument sound: synthetic timbres, or real samples of a GM soundfont rendered by "
+                   "FluidSynth (needs `fluidsynth`; default file: an installed FluidR3/TimGM6mb).  "
+                   "[default: synthetic]")
 @click.option("--workers", type=int, default=None, help="Processes (default: all cores).")
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
 def command(no_progress, **opts):
@@ -25,6 +29,7 @@ def command(no_progress, **opts):
     \b
     Example:
       amuse synth --out data/synth-small --videos 150 --seconds 4 --seed 7
+      amuse synth --out data/synth-sf --videos 50 --audio soundfont
     """
     given = {k: v for k, v in opts.items() if v is not None}      # unset options keep the defaults
     if "size" in given:

@@ -1,6 +1,7 @@
 """The soundtrack: every sounding source's notes at its loudness, a speech-like voice-over, room tone.
 
-Each source is rendered alone, scaled so its RMS while it plays equals `loudness_db` (dBFS), then
+Each source is rendered alone (synthetic timbres from timbre.py, or a GM soundfont through FluidSynth
+when `soundfont` is given: soundfont.py), scaled so its RMS while it plays equals `loudness_db` (dBFS), then
 mixed; if the mix would clip, everything is scaled by the same factor (level differences kept).
 """
 from __future__ import annotations
@@ -20,13 +21,17 @@ def _db(x: float) -> float:
     return 10.0 ** (x / 20.0)
 
 
-def source_track(src: dict, n: int, sr: int, rng) -> np.ndarray:
-    track = np.zeros(n, dtype=np.float32)
-    for note in src["notes"]:
-        wave = synth_note(src["instrument"], note["pitch"], note["dur"], note["velocity"], sr, rng)
-        i = int(round(note["t"] * sr))
-        j = min(n, i + wave.size)
-        track[i:j] += wave[: j - i]
+def source_track(src: dict, n: int, sr: int, rng, soundfont=None) -> np.ndarray:
+    if soundfont is not None:
+        from amuse_cli.synth.soundfont import render_notes
+        track = render_notes(src["instrument"], src["notes"], n, sr, soundfont)
+    else:
+        track = np.zeros(n, dtype=np.float32)
+        for note in src["notes"]:
+            wave = synth_note(src["instrument"], note["pitch"], note["dur"], note["velocity"], sr, rng)
+            i = int(round(note["t"] * sr))
+            j = min(n, i + wave.size)
+            track[i:j] += wave[: j - i]
     active = np.zeros(n, dtype=bool)
     for s, e in src["intervals"]:
         active[int(s * sr):int(e * sr)] = True
@@ -62,14 +67,15 @@ def voice_track(intervals, n: int, sr: int, rng) -> np.ndarray:
     return out * (_db(VOICE_DB) / rms) if rms > 0 else out
 
 
-def render_audio(meta: dict, rng: np.random.Generator) -> np.ndarray:
-    """Mono float32 mix of the whole clip, exactly duration * sample_rate samples."""
+def render_audio(meta: dict, rng: np.random.Generator, soundfont=None) -> np.ndarray:
+    """Mono float32 mix of the whole clip, exactly duration * sample_rate samples; `soundfont` (a .sf2
+    path) renders the instruments through FluidSynth instead of the synthetic timbres."""
     sr = meta["sample_rate"]
     n = int(round(meta["duration"] * sr))
     mix = _db(ROOM_TONE_DB) * rng.standard_normal(n).astype(np.float32)
     for src in meta["sources"]:
         if src["sounding"]:
-            mix += source_track(src, n, sr, rng)
+            mix += source_track(src, n, sr, rng, soundfont)
     if meta["voiceover"]["present"]:
         mix += voice_track(meta["voiceover"]["intervals"], n, sr, rng)
     peak = float(np.abs(mix).max())

@@ -4,6 +4,7 @@ from __future__ import annotations
 from collections import Counter
 
 from amuse_cli.synth import questions as q
+from amuse_cli.synth.soundfont import card_lines
 
 
 def dataset_card(summary: dict, records: list[dict]) -> str:
@@ -17,7 +18,9 @@ def dataset_card(summary: dict, records: list[dict]) -> str:
         "", "```", f"amuse synth --out {o['out']} --videos {o['videos']} --seconds {o['seconds']} "
         f"--size {o['size'][0]}x{o['size'][1]} --fps {o['fps']} --seed {o['seed']} "
         f"--questions-per-video {o['questions_per_video']} --split {','.join(map(str, o['split']))}"
-        f"{'' if o['balanced'] else ' --no-balanced'}", "```", "",
+        f"{'' if o['balanced'] else ' --no-balanced'}"
+        f"{'' if o.get('audio', 'synthetic') == 'synthetic' else ' --audio ' + o['audio']}", "```", "",
+        *_audio_lines(summary.get("audio", {"renderer": "synthetic"})),
         "| split | videos | questions |", "|---|---:|---:|",
         *[f"| {s} | {summary['videos'][s]} | {summary['questions'][s]} |" for s in summary["videos"]], "",
         "Layout: `videos/<id>.mp4`, `json/avqa-{train,val,test}.json` (MUSIC-AVQA format, quirks "
@@ -32,7 +35,7 @@ def dataset_card(summary: dict, records: list[dict]) -> str:
         "alternate on the beat.",
         "- Indoor = wall, picture, wooden floor; outdoor = sky, sun, grass. Camera jitter of +-2 px and "
         "pixel noise, so no two frames are equal.",
-        "- Each class has its own timbre (plucked, bowed, blown, struck; drum and congas unpitched) and "
+        "- Each class has its own sound (Audio above; plucked, bowed, blown, struck; drum and congas unpitched) and "
         "register (low G2, mid A3, high C5 +- a pentatonic walk). Notes sit on a beat grid of 60-180 BPM "
         "that changes only on 3 s boundaries and by >= 35% of the mean BPM; beats are accented.",
         "- Meta extras beyond docs/INTERFACES.md §1: `x` (horizontal centre, 0-1), `split`, `seed`.", "",
@@ -46,3 +49,10 @@ def dataset_card(summary: dict, records: list[dict]) -> str:
         *[f"| `{t!r}` | {per_template.get(t, 0)} | {m} |" for t, m in q.MEANINGS.items()], "",
     ]
     return "\n".join(lines)
+
+
+def _audio_lines(audio: dict) -> list[str]:
+    if audio.get("renderer") == "soundfont":
+        return card_lines(audio)
+    return ["Audio: synthetic timbres (`amuse_cli/synth/timbre.py`: harmonic spectra and envelopes per "
+            "class, no recorded samples); `--audio soundfont` renders real instrument samples instead.", ""]

@@ -40,6 +40,17 @@ class SynthOptions:
     balanced: bool = True
     workers: int | None = None
     sample_rate: int = 16000
+    audio: str = "synthetic"      # "synthetic" (timbre.py) or "soundfont[=FILE.sf2]" (FluidSynth)
+
+    def soundfont(self) -> str | None:
+        """The .sf2 file to render through (None for the synthetic timbres); fails in one line."""
+        kind, _, path = self.audio.partition("=")
+        if kind == "synthetic" and not path:
+            return None
+        if kind != "soundfont":
+            raise AmuseError(f"--audio {self.audio}: give synthetic, soundfont or soundfont=FILE.sf2")
+        from amuse_cli.synth.soundfont import resolve
+        return str(resolve(path or None))
 
     def check(self) -> None:
         w, h = self.size
@@ -56,6 +67,7 @@ class SynthOptions:
         for bad, msg in problems:
             if bad:
                 raise AmuseError(msg)
+        self.soundfont()
 
 
 def parse_size(text: str) -> tuple[int, int]:
@@ -86,9 +98,9 @@ def assign_splits(n: int, fractions, seed: int) -> dict[int, str]:
 
 
 def _render(job):
-    meta, path, seed, index = job
+    meta, path, seed, index, soundfont = job
     frames = render_frames(meta, video_rng(seed, index, 1))
-    audio = render_audio(meta, video_rng(seed, index, 2))
+    audio = render_audio(meta, video_rng(seed, index, 2), soundfont)
     write_mp4(path, frames, audio, meta["fps"], tuple(meta["size"]), meta["sample_rate"])
     return meta["video_id"]
 
@@ -101,6 +113,14 @@ def _records(meta, picks, split_qid):
                     "type": json.dumps([group, qtype]), "question_content": text,
                     "templ_values": json.dumps(list(values)), "question_deleted": 0, "anser": answer})
     return out
+
+
+def audio_info(soundfont: str | None) -> dict:
+    """What rendered the soundtracks (recorded in the card and the summary)."""
+    if soundfont is None:
+        return {"renderer": "synthetic", "module": "amuse_cli/synth/timbre.py"}
+    from amuse_cli.synth.soundfont import describe
+    return {"renderer": "soundfont", **describe(soundfont)}
 
 
 def plan(opts: SynthOptions) -> tuple[list[dict], dict[str, list[dict]]]:
@@ -139,7 +159,8 @@ def generate(opts: SynthOptions, progress=None) -> dict:
     for stale in (out / "videos").glob("*.mp4"):      # a previous, larger run
         if stale.name not in keep:
             stale.unlink()
-    jobs = [(m, out / "videos" / f"{m['video_id']}.mp4", opts.seed, i) for i, m in enumerate(metas)]
+    soundfont = opts.soundfont()
+    jobs = [(m, out / "videos" / f"{m['video_id']}.mp4", opts.seed, i, soundfont) for i, m in enumerate(metas)]
     workers = max(1, min(opts.workers or os.cpu_count() or 1, len(jobs)))
     if workers == 1:
         for job in jobs:
@@ -160,6 +181,7 @@ def generate(opts: SynthOptions, progress=None) -> dict:
         "templates": len({r["question_content"] for r in records}),
         "segments_per_video": int(opts.seconds // SEGMENT_S),
         "seconds": round(time.time() - start, 2), "workers": workers,
+        "audio": audio_info(soundfont),
     }
     (out / "README.md").write_text(dataset_card(summary, records), encoding="utf-8")
     return summary
