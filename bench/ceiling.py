@@ -33,7 +33,8 @@ from amuse_cli.data.annotations import parse_record  # noqa: E402
 from amuse_cli.data.taxonomy import ANSWER_IDS, ANSWERS, INSTRUMENTS  # noqa: E402
 from amuse_cli.data.vocab import Vocab  # noqa: E402
 from amuse_cli.atomic import write_atomic  # noqa: E402
-from amuse_cli.features.truth import overlap  # noqa: E402
+from amuse_cli.features.truth import scene_truth  # noqa: E402
+from amuse_cli.models.reasoner import GroundedReasoner  # noqa: E402
 from amuse_cli.metrics import accuracy_cells  # noqa: E402
 from amuse_cli.models.fusion import QuestionGatedFusion  # noqa: E402
 from amuse_cli.models.question import QuestionEncoder  # noqa: E402
@@ -42,38 +43,22 @@ from torch import nn  # noqa: E402
 
 OUT = REPO / "bench" / "results" / "ceiling.json"
 FRAMES, WINDOW_S, MAX_TOKENS = 8, 1.0, 14   # as recipes/amuse.yaml: 8 frames, 1 s audio windows
-CLASS = {c: i for i, c in enumerate(INSTRUMENTS)}
-POSITIONS = {"left": 0, "middle": 1, "right": 2}
-DB_REF, DB_SCALE = 40.0, 20.0               # loudness_db (about -40..0) -> about 0..2
+COLUMNS = 8                                 # one performer per image column (models/scene.py)
 
 
-def perfect_features(meta: dict) -> tuple[np.ndarray, np.ndarray]:
-    """(visual [T, 3*(C+2)+3], audio [T, C*3]) at the frame times the cache samples."""
-    n = len(INSTRUMENTS)
-    times = (np.arange(FRAMES) + 0.5) * meta["duration"] / FRAMES
-    vis = np.zeros((FRAMES, 3, n + 2), np.float32)
-    aud = np.zeros((FRAMES, n, 3), np.float32)
-    extra = np.zeros((FRAMES, 3), np.float32)
-    for s in meta["sources"]:
-        c, loud = CLASS[s["instrument"]], ((s["loudness_db"] or -DB_REF) + DB_REF) / DB_SCALE
-        for k, t in enumerate(times):
-            t0, t1 = t - WINDOW_S / 2, t + WINDOW_S / 2
-            active = overlap(s.get("intervals", []), t0, t1) if s.get("sounding") else 0.0
-            if s.get("visible"):
-                p = POSITIONS.get(s["position"], 1)
-                vis[k, p, c], vis[k, p, n], vis[k, p, n + 1] = 1.0, active, loud * (active > 0)
-            if active:
-                onsets = sum(t0 <= note["t"] < t1 for note in s.get("notes", []))
-                aud[k, c] += (active, loud, onsets / 4.0)
-    for k, t in enumerate(times):
-        extra[k] = (overlap(meta["voiceover"].get("intervals", []), t - WINDOW_S / 2, t + WINDOW_S / 2),
-                    meta["background"] == "indoor", 1.0)
-    return np.concatenate([vis.reshape(FRAMES, -1), extra], 1), aud.reshape(FRAMES, -1)
+def perfect_features(meta: dict) -> dict[str, np.ndarray]:
+    """The scene perception should report (features.truth.scene_truth), plus the flat per-frame
+    branches the pooled fusions read: visual = every column's facts and the clip's, audio = every
+    class's (heard, loudness, onsets, pitch)."""
+    scene = scene_truth(meta, FRAMES, COLUMNS, WINDOW_S)
+    visual = np.concatenate([scene["cols"].transpose(1, 0, 2).reshape(FRAMES, -1), scene["glob"]], 1)
+    audio = scene["classes"].transpose(1, 0, 2).reshape(FRAMES, -1)
+    return {**scene, "visual": visual, "audio": audio}
 
 
 def tensors(records: list, features: dict, vocab: Vocab) -> dict:
-    return {"visual": torch.tensor(np.stack([features[r.video_id][0] for r in records])),
-            "audio": torch.tensor(np.stack([features[r.video_id][1] for r in records])),
+    return {**{k: torch.tensor(np.stack([features[r.video_id][k] for r in records]))
+               for k in ("visual", "audio", "cols", "classes", "glob")},
             "question": torch.tensor([vocab.encode(r.tokens, MAX_TOKENS) for r in records]),
             "answer": torch.tensor([ANSWER_IDS[r.answer] for r in records]), "records": records}
 
@@ -84,7 +69,7 @@ def benchmark(videos: int, questions: int, seed: int) -> dict:
     features = {m["video_id"]: perfect_features(m) for m in metas}
     records = {s: [parse_record(raw, f"{s}:{i}", s) for i, raw in enumerate(files[s])] for s in files}
     vocab = Vocab.build(records["train"])
-    return {s: tensors(r, features, vocab) for s, r in records.items()} | {"vocab": len(vocab)}
+    return {s: tensors(r, features, vocab) for s, r in records.items()} | {"vocab": vocab}
 
 
 class WordFusion(nn.Module):
@@ -113,14 +98,20 @@ class WordFusion(nn.Module):
 
 def fit(data: dict, epochs: int, dim: int, seed: int, fusion_name: str = "gated") -> dict:
     torch.manual_seed(seed)
-    question = QuestionEncoder(data["vocab"], MAX_TOKENS, dim, 1)
+    question = QuestionEncoder(len(data["vocab"]), MAX_TOKENS, dim, 1)
     dims = {"visual": data["train"]["visual"].shape[-1], "audio": data["train"]["audio"].shape[-1]}
-    fusion = (QuestionGatedFusion(dims, dim, dim, FRAMES, len(ANSWERS)) if fusion_name == "gated"
-              else WordFusion(dims, dim, FRAMES, len(ANSWERS)))
+    if fusion_name == "grounded":
+        fusion = GroundedReasoner(data["vocab"].words, MAX_TOKENS, FRAMES, len(ANSWERS), dim=dim)
+        question = nn.Identity()
+    else:
+        fusion = (QuestionGatedFusion(dims, dim, dim, FRAMES, len(ANSWERS)) if fusion_name == "gated"
+                  else WordFusion(dims, dim, FRAMES, len(ANSWERS)))
     params = [*question.parameters(), *fusion.parameters()]
     opt = torch.optim.AdamW(params, lr=1e-3, weight_decay=0.01)
 
     def logits(d, idx):
+        if fusion_name == "grounded":
+            return fusion(d["question"][idx], d["cols"][idx], d["classes"][idx], d["glob"][idx])
         tokens, pad, q = question(d["question"][idx])
         feats = {"visual": d["visual"][idx], "audio": d["audio"][idx]}
         if fusion_name != "gated":
@@ -154,7 +145,7 @@ def main() -> int:
     ap.add_argument("--epochs", type=int, default=None, help="default: about 120k question visits, 8..60")
     ap.add_argument("--dim", type=int, default=96, help="fusion width (amuse-tiny: 96)")
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--fusion", choices=("gated", "words"), default="gated",
+    ap.add_argument("--fusion", choices=("gated", "words", "grounded"), default="gated",
                     help="gated: amuse's fusion (models/fusion.py); words: WordFusion above")
     ap.add_argument("--out", default=str(OUT))
     args = ap.parse_args()

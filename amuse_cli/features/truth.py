@@ -70,3 +70,56 @@ def segment_source_classes(meta: dict, bounds: np.ndarray, mask: np.ndarray) -> 
 def segment_truth(meta: dict, bounds: np.ndarray, mask: np.ndarray, theta: float) -> dict[str, np.ndarray]:
     bpm = segment_bpm(meta, bounds, mask)
     return {"bpm": bpm, "rhythm": change_labels(bpm, mask, theta), "sources": segment_sources(meta, bounds, mask)}
+
+
+# --- Scene tokens: what perception must see, per frame (the reasoning head's input, models/scene.py) ---
+
+LOUD_REF_DB, LOUD_SCALE_DB = 40.0, 20.0   # loudness_db (about -28..-10 dB) -> about 0.6..1.5
+ONSETS_PER_WINDOW = 4.0                    # note onsets in a 1 s window -> about 0..2
+PITCH_REF, PITCH_SCALE = 60.0, 12.0        # MIDI pitch -> octaves around middle C
+
+
+def frame_times(duration: float, frames: int) -> np.ndarray:
+    """Centres of `frames` evenly spread samples, as the cache takes them."""
+    return (np.arange(frames) + 0.5) * duration / frames
+
+
+def scene_truth(meta: dict, frames: int, columns: int, window_s: float = 1.0) -> dict[str, np.ndarray]:
+    """Per-frame scene of a synthetic video, laid out as models/scene.py's tokens.
+
+    cols    [C, T, 3 + K]: present, centre x (0..1), playing (fraction of the window), class one-hot;
+            one performer per column: column = floor(x * C) (the generator keeps them apart);
+    classes [K, T, 5]: heard (fraction of the window), loudness, onsets, mean pitch, pitched flag;
+    glob    [T, 2]: voice-over (fraction of the window), indoor.
+    """
+    from amuse_cli.models.scene import CLASS_FEATS, COL_FEATS, GLOBAL_FEATS
+    k_classes = len(INSTRUMENTS)
+    index = {c: i for i, c in enumerate(INSTRUMENTS)}
+    times = frame_times(meta["duration"], frames)
+    cols = np.zeros((columns, frames, len(COL_FEATS) + k_classes), np.float32)
+    classes = np.zeros((k_classes, frames, len(CLASS_FEATS)), np.float32)
+    glob = np.zeros((frames, len(GLOBAL_FEATS)), np.float32)
+    for s in meta["sources"]:
+        k = index[s["instrument"]]
+        loud = ((s["loudness_db"] if s["loudness_db"] is not None else -LOUD_REF_DB) + LOUD_REF_DB) / LOUD_SCALE_DB
+        for t, centre in enumerate(times):
+            t0, t1 = centre - window_s / 2, centre + window_s / 2
+            active = overlap(s.get("intervals", []), t0, t1) / window_s if s.get("sounding") else 0.0
+            if s.get("visible"):
+                c = min(columns - 1, int(s["x"] * columns))
+                cols[c, t, :3] = (1.0, s["x"], active)
+                cols[c, t, 3 + k] = 1.0
+            if active > 0:
+                notes = [n for n in s.get("notes", []) if t0 <= n["t"] < t1]
+                heard = classes[k, t]
+                heard[0] = min(1.0, heard[0] + active)
+                heard[1] = max(heard[1], loud)
+                heard[2] += len(notes) / ONSETS_PER_WINDOW
+                if s.get("register") is not None and notes:
+                    heard[3] = (np.mean([n["pitch"] for n in notes]) - PITCH_REF) / PITCH_SCALE
+                    heard[4] = 1.0
+    for t, centre in enumerate(times):
+        glob[t, 0] = overlap(meta["voiceover"].get("intervals", []), centre - window_s / 2,
+                             centre + window_s / 2) / window_s
+        glob[t, 1] = float(meta["background"] == "indoor")
+    return {"cols": cols, "classes": classes, "glob": glob}
