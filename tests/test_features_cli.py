@@ -51,7 +51,7 @@ def test_cache_layout_manifest_and_rhythm_agreement(tiny_cache, tiny_synth):
     assert {"torch", "av", "librosa", "numpy"} <= set(m["versions"])
     s = m["summary"]
     assert s["videos_ok"] == len(ids) and s["videos_failed"] == 0
-    agree = n = 0
+    agree = n = tp = fp = fn = 0
     err = 0.0
     for vid, rec in m["videos"].items():
         assert rec["status"] == "ok" and rec["bytes"] == store.video_file(path, vid).stat().st_size
@@ -68,7 +68,13 @@ def test_cache_layout_manifest_and_rhythm_agreement(tiny_cache, tiny_synth):
         agree += int(np.sum(t["rhythm"][mask] == arrays["rhythm"][mask]))
         err += float(np.sum(np.abs(t["bpm"][mask] - arrays["bpm"][mask])))
         n += int(mask.sum())
+        said, true = arrays["rhythm"][mask] > 0, t["rhythm"][mask] > 0
+        tp, fp, fn = tp + int(np.sum(said & true)), fp + int(np.sum(said & ~true)), fn + int(np.sum(~said & true))
     assert s["rhythm_agreement"] == pytest.approx(agree / n, abs=1e-4)
+    p, r = (tp / (tp + fp) if tp + fp else 1.0), (tp / (tp + fn) if tp + fn else 1.0)
+    assert s["rhythm_true_changes"] == tp + fn and s["rhythm_change_precision"] == pytest.approx(p, abs=1e-4)
+    assert s["rhythm_change_recall"] == pytest.approx(r, abs=1e-4)
+    assert s["rhythm_change_f1"] == pytest.approx(2 * p * r / (p + r) if p + r else 0.0, abs=1e-4)
     assert s["bpm_mae"] == pytest.approx(err / n, abs=1e-2)
     assert s["mb_per_video"] == pytest.approx(np.mean([r["bytes"] for r in m["videos"].values()]) / 1e6, abs=1e-3)
 

@@ -64,8 +64,11 @@ def extract_with_info(path: str | Path, settings: dict, meta: dict | None = None
     if meta is not None:
         truth = segment_truth(meta, bounds, seg_mask, settings["rhythm_theta"])
         valid = seg_mask
+        said, true = arrays["rhythm"][valid] > 0, truth["rhythm"][valid] > 0
         info["truth"] = {
             "rhythm_agree": int(np.sum(truth["rhythm"][valid] == arrays["rhythm"][valid])),
+            "rhythm_tp": int(np.sum(said & true)), "rhythm_fp": int(np.sum(said & ~true)),
+            "rhythm_fn": int(np.sum(~said & true)),
             "bpm_abs_err": float(np.sum(np.abs(truth["bpm"][valid] - bpm[valid]))),
             "sources_agree": int(np.sum(truth["sources"][valid] == arrays["sources"][valid])),
             "bpm_true": [round(float(b), 2) for b in truth["bpm"][valid]],

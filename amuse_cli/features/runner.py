@@ -80,6 +80,17 @@ def _results(jobs: list, workers: int):
         yield from pool.imap_unordered(extract_one, jobs, chunksize=1)
 
 
+def change_scores(tp: int, fp: int, fn: int) -> dict:
+    """Rhythm-change precision / recall / F1 against the ground truth (1.0 where nothing to find or said).
+
+    Agreement alone flatters a labeller that never says "change" (most segments do not change)."""
+    precision = tp / (tp + fp) if tp + fp else 1.0
+    recall = tp / (tp + fn) if tp + fn else 1.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return {"rhythm_change_precision": round(precision, 4), "rhythm_change_recall": round(recall, 4),
+            "rhythm_change_f1": round(f1, 4), "rhythm_true_changes": int(tp + fn)}
+
+
 def summarize(records: dict[str, dict], video_ids: list[str], seconds: float, extracted: int) -> dict:
     recs = [records[v] for v in video_ids if v in records]
     ok = [r for r in recs if r.get("status") == "ok"]
@@ -93,6 +104,9 @@ def summarize(records: dict[str, dict], video_ids: list[str], seconds: float, ex
         out["rhythm_agreement"] = round(sum(r["truth"]["rhythm_agree"] for r in truth) / segments, 4)
         out["bpm_mae"] = round(sum(r["truth"]["bpm_abs_err"] for r in truth) / segments, 3)
         out["sources_agreement"] = round(sum(r["truth"]["sources_agree"] for r in truth) / segments, 4)
+        if all("rhythm_tp" in r["truth"] for r in truth):       # caches written before these counts lack them
+            out.update(change_scores(*(sum(r["truth"][k] for r in truth) for k in ("rhythm_tp", "rhythm_fp",
+                                                                                  "rhythm_fn"))))
     return out
 
 
@@ -214,6 +228,9 @@ def print_report(console, manifest: dict) -> None:
             f"{s['mb_per_video']:.2f} MB/video, {s['videos_extracted_this_run']} extracted in {s['seconds']:.1f} s")
     if "rhythm_agreement" in s:
         line += f"; vs ground truth: rhythm_agreement {s['rhythm_agreement']:.3f}, bpm_mae {s['bpm_mae']:.1f}"
+    if "rhythm_change_f1" in s:
+        line += (f", rhythm changes P {s['rhythm_change_precision']:.2f} R {s['rhythm_change_recall']:.2f} "
+                 f"F1 {s['rhythm_change_f1']:.2f} ({s['rhythm_true_changes']} true)")
     if s["videos_without_audio"]:
         line += f"; {s['videos_without_audio']} without audio (silence cached)"
     console.print(line, highlight=False)
