@@ -7,7 +7,7 @@ import click
 
 from amuse_cli import __version__
 from amuse_cli.commands import eval as eval_cmd
-from amuse_cli.commands import extract_features, predict, report, stats, synth, train
+from amuse_cli.commands import extract_features, predict, pretrain, report, stats, synth, train
 from amuse_cli.errors import AmuseError
 
 
@@ -36,7 +36,7 @@ def cli():
     """
 
 
-for module in (synth, extract_features, train, eval_cmd, predict, report, stats):
+for module in (synth, extract_features, pretrain, train, eval_cmd, predict, report, stats):
     cli.add_command(module.command)
 
 

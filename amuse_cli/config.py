@@ -89,6 +89,13 @@ DEFAULTS: dict = {
         "lr": 1.0e-3,
         "batch_size": 32,
     },
+    "pretrain": {                     # `amuse pretrain`: streams + scene heads on frame-level truth
+        "root": "data/pretrain",      # a synthetic set of other seeds (amuse synth --seed 1 ...)
+        "epochs": 30,
+        "lr": 3.0e-3,
+        "batch_size": 16,
+        "columns": 4,                 # image columns the visual head reports (one performer each)
+    },
     "train": {
         "epochs": 30,
         "batch_size": 16,             # per process; the global batch is logged

@@ -43,7 +43,7 @@ from torch import nn  # noqa: E402
 
 OUT = REPO / "bench" / "results" / "ceiling.json"
 FRAMES, WINDOW_S, MAX_TOKENS = 8, 1.0, 14   # as recipes/amuse.yaml: 8 frames, 1 s audio windows
-COLUMNS = 8                                 # one performer per image column (models/scene.py)
+COLUMNS = 4                                 # one performer per image column (models/scene.py)
 
 
 def perfect_features(meta: dict) -> dict[str, np.ndarray]:

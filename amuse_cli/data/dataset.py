@@ -129,11 +129,16 @@ class AVQADataset(Dataset):
         return len(self.positions)
 
     def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
+        return self.item(i)
+
+    def item(self, i: int, skip: tuple[str, ...] = ()) -> dict[str, torch.Tensor]:
+        """Item i without the arrays named in `skip` (they are then not even read)."""
         index = self.positions[i]
         rec = self.records[index]
         item = {}
-        for k, v in self.cache.arrays(rec.video_id).items():
-            if k not in self.cache.shapes:
+        arrays = self.cache.arrays(rec.video_id) if len(skip) < len(self.cache.shapes) else {}
+        for k, v in arrays.items():
+            if k not in self.cache.shapes or k in skip:
                 continue
             item[k] = torch.from_numpy(v.astype(np.float32) if k in FLOAT32 else v)
         item["question"] = torch.tensor(self.vocab.encode(rec.tokens, self.max_tokens), dtype=torch.int64)

@@ -85,6 +85,56 @@ class WithVideo(Dataset):
         return item
 
 
+MEDIA_KEYS = ("frames", "logmel")
+
+
+class WithScenes(Dataset):
+    """Items whose frames and log-mels are replaced by the model's per-video scene (`model.scene`).
+
+    A frozen perception gives the same scene for every question of a video, so it runs once per
+    video before training instead of once per question and epoch, and batches stop carrying frames.
+    """
+
+    def __init__(self, ds: WithVideo, scenes: dict[str, dict]):
+        self.ds, self.scenes, self.video = ds, scenes, ds.video
+
+    def __len__(self):
+        return len(self.ds)
+
+    def __getitem__(self, i):
+        inner = self.ds.ds
+        rec = inner.records[inner.positions[i]]
+        item = {k: v for k, v in inner.item(i, skip=MEDIA_KEYS).items()}
+        item.update(self.scenes[rec.video_id])
+        item["video"] = torch.tensor(self.video[i], dtype=torch.int64)
+        return item
+
+
+@torch.no_grad()
+def with_scenes(ds: WithVideo, model, device, batch_videos: int = 16) -> Dataset:
+    """`ds` with precomputed scenes when the model reads a frozen scene (grounded head), else `ds`."""
+    if not getattr(model, "grounded", False):
+        return ds
+    inner = ds.ds
+    first: dict[str, int] = {}
+    for i, p in enumerate(inner.positions):
+        first.setdefault(inner.records[p].video_id, i)
+    was_training = model.training
+    model.eval()
+    scenes = {}
+    ids = list(first)
+    for k in range(0, len(ids), batch_videos):
+        chunk = ids[k:k + batch_videos]
+        items = [inner[first[v]] for v in chunk]
+        video = {key: torch.stack([it[key] for it in items]).to(device) for key in ("frames", "logmel", "frame_mask",
+                                                                                    "segment_mask")}
+        for key, value in model.scene(video).items():
+            for v, row in zip(chunk, value.cpu()):
+                scenes.setdefault(v, {})[key] = row
+    model.train(was_training)
+    return WithScenes(ds, scenes)
+
+
 def dataset(cfg: dict, records, cache, vocab: Vocab, skip_missing: bool = False) -> WithVideo:
     from amuse_cli.data.dataset import AVQADataset
     return WithVideo(AVQADataset(records, cache, vocab, max_tokens=cfg["data"]["max_tokens"],
@@ -93,7 +143,7 @@ def dataset(cfg: dict, records, cache, vocab: Vocab, skip_missing: bool = False)
 
 def spec(cfg: dict, cache, vocab: Vocab) -> ModelSpec:
     return ModelSpec(shapes=cache.shapes, vocab_size=len(vocab), max_tokens=cfg["data"]["max_tokens"],
-                     n_answers=len(ANSWERS), n_templates=len(TEMPLATE_IDS))
+                     n_answers=len(ANSWERS), n_templates=len(TEMPLATE_IDS), words=tuple(vocab.words))
 
 
 class GroupedBatchSampler(Sampler):

@@ -78,7 +78,7 @@ def evaluate(run: str | Path, split: str = "test", annotations: str | None = Non
         records = data.load_split(cfg, split, annotations)
         ds = data.dataset(cfg, records, cache, vocab)
         model = build_model(cfg, data.spec(cfg, cache, vocab), state, ctx.device, ckpt)
-        preds = predict_dataset(model, ds, cfg, ctx)
+        preds = predict_dataset(model, data.with_scenes(ds, model, ctx.device), cfg, ctx)
     finally:
         distributed.cleanup()
     rows = []

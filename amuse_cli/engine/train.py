@@ -150,16 +150,18 @@ def _resolve_run(cfg, run_name, resume, overwrite, ctx):
 
 
 def dry_run(cfg: dict) -> None:
-    """Recipe, device, precision, cache and annotation files checked; nothing trained or written."""
+    """Recipe, device, precision, cache, annotation files and model settings checked; nothing trained or written."""
     device = distributed.pick_device(cfg["train"]["device"])
     autocast(cfg["train"]["precision"], device)
     warn = cpu_warning(cfg, device)
     if warn:
         print(warn, file=sys.stderr, flush=True)
     from amuse_cli.data.dataset import open_cache
-    open_cache(cfg)
-    for split in ("train", "val"):
-        data.load_split(cfg, split)
+    cache = open_cache(cfg)
+    train_recs = data.load_split(cfg, "train")
+    data.load_split(cfg, "val")
+    # the model too: settings that only its builder can judge (e.g. a missing weights file)
+    registry.create("model", cfg["model"], data.spec(cfg, cache, Vocab.build(train_recs)), where="model.name")
 
 
 def train(cfg: dict, *, run_name: str | None = None, resume: str | None = None, overwrite: bool = False,
@@ -210,6 +212,7 @@ def _train(cfg, ctx, run_name, resume, overwrite, progress, argv) -> Path:
         if getattr(model, "stage1", None) is not None and cfg["stage1"]["epochs"] > 0:
             run_stage1(model, train_ds, cfg, ctx, log)
     freeze_stage1(model)
+    train_ds, val_ds = data.with_scenes(train_ds, model, ctx.device), data.with_scenes(val_ds, model, ctx.device)
     params = [p for p in model.parameters() if p.requires_grad]
     trainable = bool(params) and getattr(model, "trainable", True)
     epochs = tc["epochs"] if trainable else 1  # the prior needs one pass to be scored and saved

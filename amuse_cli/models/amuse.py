@@ -14,7 +14,10 @@ from amuse_cli.errors import ConfigError
 from amuse_cli.models.adapters import CrossModalAdapter, map_tokens
 from amuse_cli.models.fusion import QuestionGatedFusion
 from amuse_cli.models.inputs import ModelSpec, audio_images, frame_images
+from amuse_cli.models.perception import (AudioSceneHead, VisualSceneHead, head_logits, scene_from_logits,
+                                         stream_maps)
 from amuse_cli.models.question import QuestionEncoder
+from amuse_cli.models.reasoner import GroundedReasoner
 from amuse_cli.models.swin import SwinStream, build_swin
 from amuse_cli.models.temporal import RhythmSourceBranches
 from amuse_cli.registry import register
@@ -30,6 +33,22 @@ VIDEO_KEYS = ("frames", "logmel", "frame_mask", "segment_mask")  # what depends 
 # shape (seconds each), so a few distinct shapes keep every epoch after the first fast.
 VIDEO_BUCKET = 4
 ADAPTERS = ("none", "av", "full")
+FUSIONS = ("gated", "grounded")
+SCENE_KEYS = ("cols", "classes", "glob")  # what the grounded head reads; per video, question-independent
+PERCEPTION = "amuse-perception"           # the `kind` of a file written by `amuse pretrain`
+
+
+def read_perception(weights: str) -> dict | None:
+    """The contents of an `amuse pretrain` file, or None for torchvision weights / none / DEFAULT."""
+    if str(weights).lower() in ("none", "default") or not str(weights).endswith(".pt"):
+        return None
+    from pathlib import Path
+    path = Path(weights)
+    if not path.is_file():
+        raise ConfigError(f"model.weights file {path} not found; run `amuse pretrain` to make it, "
+                          f"or set model.weights=none")
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    return state if isinstance(state, dict) and state.get("kind") == PERCEPTION else None
 
 
 def preset(size: str, **explicit) -> dict:
@@ -69,13 +88,25 @@ class AVQANet(nn.Module):
     def __init__(self, spec: ModelSpec, *, size="base", backbone=None, weights="none", shared=False,
                  image_size=None, audio_size=None, dim=None, adapters="full", rhythm=True, source=True,
                  question_layers=None, temporal_dim=None, question_stages=None, audio=True, visual=True,
-                 gated=True):
+                 gated=True, fusion="gated", columns=4):
         super().__init__()
         if adapters not in ADAPTERS:
             raise ConfigError(f"model.adapters={adapters!r}; use one of {', '.join(ADAPTERS)}")
+        if fusion not in FUSIONS:
+            raise ConfigError(f"model.fusion={fusion!r}; use one of {', '.join(FUSIONS)}")
+        perception = read_perception(weights)
+        if perception is not None:
+            backbone, image_size, audio_size = (perception["config"][k] for k in ("backbone", "image_size", "audio_size"))
+            columns = perception["config"]["columns"]
         p = preset(size, backbone=backbone, image_size=image_size, audio_size=audio_size, dim=dim,
                    question_layers=question_layers, temporal_dim=temporal_dim, question_stages=question_stages)
         pretrained = str(weights).lower() != "none"
+        grounded = fusion == "grounded"
+        if grounded and (adapters != "none" or rhythm or source or not (audio and visual)):
+            raise ConfigError("model.fusion=grounded reads the scene of frozen pretrained streams: set "
+                              "model.adapters=none model.rhythm=false model.source=false")
+        if perception is not None:
+            weights = "none"  # the streams' weights come from the perception file below
         self.adapters, self.frames = adapters, spec.frames
         self.question = QuestionEncoder(spec.vocab_size, spec.max_tokens, p["dim"], p["question_layers"])
         self.visual = SwinStream(build_swin(p["backbone"], weights), p["image_size"], pretrained) if visual else None
@@ -106,12 +137,44 @@ class AVQANet(nn.Module):
             branches["audio"] = dims[-1] * 2
         if self.stage1 is not None:
             branches.update({n: p["temporal_dim"] for n in self.stage1.encoders})
-        self.fusion = QuestionGatedFusion(branches, p["dim"], p["dim"], spec.frames, spec.n_answers, gated)
+        self.grounded = grounded
+        if grounded or perception is not None:
+            self.scene_visual = VisualSceneHead(dims[-1], columns)
+            self.scene_audio = AudioSceneHead(dims[-1] * 2)
+        if perception is not None:
+            self.load_perception(perception)
+        if grounded:
+            self.fusion = GroundedReasoner(list(spec.words), spec.max_tokens, spec.frames, spec.n_answers, dim=64)
+            self.question = None
+            for module in (self.visual, self.audio, self.scene_visual, self.scene_audio):
+                module.requires_grad_(False)  # frozen: the scene is computed once per video
+        else:
+            self.fusion = QuestionGatedFusion(branches, p["dim"], p["dim"], spec.frames, spec.n_answers, gated)
 
-    def stage1_loss(self, batch):
-        return self.stage1.loss(batch)
+    def load_perception(self, state: dict) -> None:
+        """Streams and scene heads from `amuse pretrain`; streams then train only their norms (and
+        position tables), as a pretrained Swin-V2 does in the paper."""
+        for name in ("visual", "audio", "scene_visual", "scene_audio"):
+            getattr(self, name).load_state_dict(state[name])
+        for stream in (self.visual, self.audio):
+            for n, prm in stream.named_parameters():
+                prm.requires_grad = "norm" in n or n == "pos"
+
+    @torch.no_grad()
+    def scene(self, video: dict) -> dict:
+        """Per-frame scene of each video (models/scene.py layout) from the streams and scene heads."""
+        b, t = video["frame_mask"].shape
+        v, a = stream_maps(self.visual, self.audio, video, self.audio_size)
+        return scene_from_logits(*head_logits(self.scene_visual, self.scene_audio, v, a), b, t)
 
     def forward(self, batch: dict) -> torch.Tensor:
+        if self.grounded:
+            if all(k in batch for k in SCENE_KEYS):  # precomputed once per video (engine.data.with_scenes)
+                scene = {k: batch[k] for k in SCENE_KEYS}
+            else:
+                video, inv = unique_videos(batch)
+                scene = {k: v[inv] for k, v in self.scene(video).items()}
+            return self.fusion(batch["question"], scene["cols"], scene["classes"], scene["glob"])
         b, t = batch["frame_mask"].shape
         qt, qpad, q = self.question(batch["question"])
         video, inv = unique_videos(batch)
@@ -149,9 +212,12 @@ class AVQANet(nn.Module):
 def amuse(spec: ModelSpec, *, size: str = "base", backbone: str = None, weights: str = "none",
           shared: bool = False, image_size: int = None, audio_size: int = None, dim: int = None,
           adapters: str = "full", rhythm: bool = True, source: bool = True, question_layers: int = None,
-          temporal_dim: int = None, question_stages: int = None):
-    """Amuse; backbone tiny | swin_v2_t | swin_v2_s | swin_v2_b; weights none | DEFAULT | <file>;
-    question_stages: how many final backbone stages get question->visual/audio adapters."""
+          temporal_dim: int = None, question_stages: int = None, fusion: str = "gated", columns: int = 4):
+    """Amuse; backbone tiny | swin_v2_t | swin_v2_s | swin_v2_b; weights none | DEFAULT | <file>
+    (torchvision weights, or an `amuse pretrain` perception file); question_stages: how many final
+    backbone stages get question->visual/audio adapters; fusion gated (the paper's) | grounded
+    (models/reasoner.py, over the scene that the pretrained streams report, `columns` per frame)."""
     return AVQANet(spec, size=size, backbone=backbone, weights=weights, shared=shared, image_size=image_size,
                    audio_size=audio_size, dim=dim, adapters=adapters, rhythm=rhythm, source=source,
-                   question_layers=question_layers, temporal_dim=temporal_dim, question_stages=question_stages)
+                   question_layers=question_layers, temporal_dim=temporal_dim, question_stages=question_stages,
+                   fusion=fusion, columns=columns)

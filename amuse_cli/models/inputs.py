@@ -15,6 +15,7 @@ class ModelSpec:
     max_tokens: int
     n_answers: int
     n_templates: int
+    words: tuple = ()       # the vocabulary, id order (the grounded head binds instrument/position words)
 
     @property
     def frames(self) -> int:

@@ -1,0 +1,142 @@
+"""`amuse pretrain`: fit the visual and audio streams and their scene heads on frame-level truth.
+
+The paper starts from ImageNet/AudioSet-pretrained Swin-V2/HTS-AT and trains only adapters, norms
+and heads on QA. amuse-tiny has no such weights, and 2,000 QA answers cannot teach 22 timbres and
+looks from scratch, so its streams are pretrained here on a *separate* synthetic set (other seeds,
+no QA): per frame, which class stands in each image column and whether it plays, per log-mel
+window which classes are heard, how loudly, with how many onsets and at what pitch, the
+voice-over and the background (features.truth.scene_truth). The result is one small file that
+`model.weights=<file>` loads; QA training then keeps it frozen (norms aside for the gated head).
+"""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.nn import functional as F
+
+from amuse_cli.engine import checkpoint, seeding
+from amuse_cli.errors import AmuseError
+from amuse_cli.features.truth import read_meta, scene_truth
+from amuse_cli.models.amuse import PERCEPTION, preset
+from amuse_cli.models.perception import AudioSceneHead, VisualSceneHead, head_logits, scene_loss, stream_maps
+from amuse_cli.models.swin import SwinStream, build_swin
+
+VAL_FRACTION = 0.1   # videos held out to report how well each part is learnt
+
+
+def load_set(cfg: dict, columns: int, image_size: int) -> dict[str, torch.Tensor]:
+    """Frames (resized once to the stream's size), log-mels and scene truth of every cached video."""
+    from amuse_cli.data.dataset import open_cache
+    pc = cfg["pretrain"]
+    pcfg = {**cfg, "data": {**cfg["data"], "root": pc["root"]}}
+    root = Path(pc["root"])
+    if not (root / cfg["data"]["meta"]).is_dir():
+        raise AmuseError(f"pretrain.root={root} has no {cfg['data']['meta']}/ ground truth; make the set: "
+                         f"amuse synth --out {root} --videos 500 --seed 1 --questions-per-video 1")
+    cache = open_cache(pcfg)
+    frames = cache.shapes["frames"][0]
+    out = {k: [] for k in ("frames", "logmel", "frame_mask", "cols", "classes", "glob")}
+    for video_id in sorted(cache.videos):
+        arrays = cache.arrays(video_id)
+        img = torch.from_numpy(np.array(arrays["frames"]))
+        if img.shape[-1] != image_size:  # what SwinStream.prepare would do per batch, done once
+            img = F.interpolate(img.float(), size=(image_size, image_size), mode="bilinear", antialias=True,
+                                align_corners=False).round().clamp(0, 255).to(torch.uint8)
+        out["frames"].append(img)
+        out["logmel"].append(torch.from_numpy(np.array(arrays["logmel"], dtype=np.float32)))
+        out["frame_mask"].append(torch.from_numpy(np.array(arrays["frame_mask"])))
+        truth = scene_truth(read_meta(root / cfg["data"]["meta"] / f"{video_id}.json"), frames, columns,
+                            cfg["features"]["audio_window_s"])
+        for k, v in truth.items():
+            out[k].append(torch.from_numpy(v))
+    return {k: torch.stack(v) for k, v in out.items()}
+
+
+@torch.no_grad()
+def scores(logits, truth: dict, frame_mask: torch.Tensor) -> dict[str, float]:
+    """Held-out accuracy of each part: column presence, class and playing; heard F1 per class."""
+    cols_l, _, classes_l, _ = logits
+    b, t = frame_mask.shape
+    cols = truth["cols"].transpose(1, 2).reshape(b * t, cols_l.shape[1], -1)
+    present = cols[..., 0] > 0.5
+    heard = truth["classes"].transpose(1, 2).reshape(b * t, classes_l.shape[1], -1)[..., 0] > 0.5
+    said = classes_l[..., 0] > 0
+    tp = (said & heard).sum().item()
+    return {"present_acc": ((cols_l[..., 0] > 0) == present).float().mean().item(),
+            "class_acc": (cols_l[..., 3:].argmax(-1) == cols[..., 3:].argmax(-1))[present].float().mean().item(),
+            "playing_acc": ((cols_l[..., 2] > 0) == (cols[..., 2] > 0.5))[present].float().mean().item(),
+            "heard_f1": 2 * tp / max(1, said.sum().item() + heard.sum().item())}
+
+
+def pretrain(cfg: dict, out: str | Path, progress: bool = True) -> Path:
+    """Pretrain per cfg (model size, features, `pretrain:` section); writes `out` and returns it."""
+    pc, seed = cfg["pretrain"], cfg["seed"] or 0
+    seeding.seed_everything(seed)
+    torch.set_flush_denormal(True)
+    m = cfg["model"]
+    p = preset(m.get("size", "base"), backbone=m.get("backbone"), image_size=m.get("image_size"),
+               audio_size=m.get("audio_size"))
+    columns = pc["columns"]
+    start = time.time()
+    data = load_set(cfg, columns, p["image_size"])
+    n = len(data["frames"])
+    order = torch.randperm(n, generator=torch.Generator().manual_seed(seed))
+    n_val = max(1, int(n * VAL_FRACTION)) if n > 1 else 0
+    val_idx, train_idx = order[:n_val], order[n_val:]
+    visual = SwinStream(build_swin(p["backbone"]), p["image_size"], False)
+    audio = SwinStream(build_swin(p["backbone"]), p["audio_size"], False)
+    heads = VisualSceneHead(visual.dims[-1], columns), AudioSceneHead(audio.dims[-1] * 2)
+    modules = (visual, audio, *heads)
+    params = [q for mod in modules for q in mod.parameters()]
+    opt = torch.optim.AdamW(params, lr=pc["lr"], weight_decay=0.01)
+    steps = pc["epochs"] * max(1, -(-len(train_idx) // pc["batch_size"]))
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=pc["lr"], total_steps=steps, pct_start=0.1)
+
+    def run(idx):
+        video = {k: data[k][idx] for k in ("frames", "logmel", "frame_mask")}
+        logits = head_logits(*heads, *stream_maps(visual, audio, video, p["audio_size"]))
+        truth = {k: data[k][idx] for k in ("cols", "classes", "glob")}
+        return logits, scene_loss(*logits, truth, video["frame_mask"]), truth
+
+    print(f"pretraining {p['backbone']} streams ({p['image_size']} px frames, {p['audio_size']} px log-mels) and "
+          f"scene heads on {len(train_idx)} videos of {pc['root']} ({n_val} held out), {pc['epochs']} epochs",
+          flush=True)
+    report = {}
+    for epoch in range(pc["epochs"]):
+        for mod in modules:
+            mod.train()
+        total, batches = 0.0, 0
+        shuffled = train_idx[torch.randperm(len(train_idx), generator=torch.Generator().manual_seed(seed + epoch))]
+        for idx in shuffled.split(pc["batch_size"]):
+            _, parts, _ = run(idx)
+            loss = sum(parts.values())
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(params, 1.0)
+            opt.step()
+            sched.step()
+            total, batches = total + loss.item(), batches + 1
+        if n_val:
+            for mod in modules:
+                mod.eval()
+            with torch.no_grad():
+                logits, _, truth = run(val_idx)
+            report = {k: round(v, 4) for k, v in scores(logits, truth, data["frame_mask"][val_idx]).items()}
+        if progress:
+            print(f"epoch {epoch + 1}/{pc['epochs']} loss {total / max(batches, 1):.4f} held out {report} "
+                  f"({time.time() - start:.0f} s)", flush=True)
+    state = {"kind": PERCEPTION,
+             "config": {"backbone": p["backbone"], "image_size": p["image_size"], "audio_size": p["audio_size"],
+                        "columns": columns, "frames": int(data["frames"].shape[1])},
+             "trained_on": {"root": str(pc["root"]), "videos": len(train_idx), "epochs": pc["epochs"],
+                            "seed": seed, "seconds": round(time.time() - start, 1)},
+             "held_out": report,
+             **{name: mod.state_dict() for name, mod in zip(("visual", "audio", "scene_visual", "scene_audio"),
+                                                             modules)}}
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    checkpoint.save(state, out)
+    return out

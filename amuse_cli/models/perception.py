@@ -1,0 +1,115 @@
+"""Scene heads: what the visual and audio streams report per frame, in models/scene.py's layout.
+
+The visual head reads the visual stream's final map column by column (one performer per column:
+present, centre inside the column, playing, class); the audio head reads each log-mel window's
+features (per class: heard, loudness, onsets, pitch, pitched; and the voice-over); the clip's
+background comes from the visual map. `amuse pretrain` fits streams and heads on the ground truth
+of a separate synthetic set (features.truth.scene_truth); QA training then keeps them frozen.
+"""
+from __future__ import annotations
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from amuse_cli.data.taxonomy import INSTRUMENTS
+from amuse_cli.models.scene import CLASS_FEATS, COL_FEATS
+
+K = len(INSTRUMENTS)
+
+
+class VisualSceneHead(nn.Module):
+    """Final visual map [N, h, w, C] -> per-column logits [N, columns, 3 + K] and indoor logit [N]."""
+
+    def __init__(self, dim: int, columns: int, hidden: int = 128):
+        super().__init__()
+        self.columns = columns
+        self.mix = nn.Sequential(nn.LayerNorm(dim * 2), nn.Linear(dim * 2, hidden), nn.GELU())
+        self.out = nn.Linear(hidden, len(COL_FEATS) + K)
+        self.indoor = nn.Linear(dim, 1)
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        m = x.permute(0, 3, 1, 2)                                         # [N, C, h, w]
+        cols = torch.cat([m.mean(2), m.amax(2)], 1)                       # over rows: [N, 2C, w]
+        cols = F.interpolate(cols, size=self.columns, mode="linear", align_corners=False)
+        return self.out(self.mix(cols.transpose(1, 2))), self.indoor(m.mean((2, 3))).squeeze(-1)
+
+
+class AudioSceneHead(nn.Module):
+    """Audio features per window [N, D] -> per-class logits [N, K, 5] and voice-over logit [N]."""
+
+    def __init__(self, dim: int, hidden: int = 256):
+        super().__init__()
+        self.mix = nn.Sequential(nn.LayerNorm(dim), nn.Linear(dim, hidden), nn.GELU())
+        self.out = nn.Linear(hidden, K * len(CLASS_FEATS) + 1)
+
+    def forward(self, feats: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        y = self.out(self.mix(feats))
+        return y[:, :-1].view(len(y), K, len(CLASS_FEATS)), y[:, -1]
+
+
+def scene_from_logits(col_logits, indoor_logit, class_logits, voice_logit, b: int, t: int) -> dict:
+    """Head outputs for B*T frames -> the scene tensors (probabilities and values) the reasoner reads."""
+    c = col_logits.shape[1]
+    col = col_logits.view(b, t, c, -1).transpose(1, 2)                    # [B, C, T, 3 + K]
+    offset = torch.arange(c, device=col.device, dtype=col.dtype).view(1, c, 1)
+    cols = torch.cat([torch.sigmoid(col[..., :1]), ((offset + torch.sigmoid(col[..., 1])) / c).unsqueeze(-1),
+                      torch.sigmoid(col[..., 2:3]), col[..., 3:].softmax(-1)], -1)
+    cls = class_logits.view(b, t, K, -1).transpose(1, 2)                  # [B, K, T, 5]
+    classes = torch.stack([torch.sigmoid(cls[..., 0]), cls[..., 1], cls[..., 2], cls[..., 3],
+                           torch.sigmoid(cls[..., 4])], -1)
+    glob = torch.stack([torch.sigmoid(voice_logit), torch.sigmoid(indoor_logit)], -1).view(b, t, 2)
+    return {"cols": cols, "classes": classes, "glob": glob}
+
+
+def scene_loss(col_logits, indoor_logit, class_logits, voice_logit, truth: dict, frame_mask) -> dict:
+    """Per-part losses against features.truth.scene_truth arrays (batched: cols [B, C, T, 3+K], ...)."""
+    b, t = frame_mask.shape
+    m = frame_mask.reshape(-1).float()                                    # [N]
+    cols = truth["cols"].transpose(1, 2).reshape(b * t, -1, truth["cols"].shape[-1])   # [N, C, 3+K]
+    present = cols[..., 0]
+    bce = lambda logit, target, w: (F.binary_cross_entropy_with_logits(logit, target, reduction="none") * w).sum() \
+        / w.sum().clamp(min=1.0)  # noqa: E731
+    col_m = m[:, None].expand_as(present)
+    c = cols.shape[1]
+    within = cols[..., 1] * c - torch.arange(c, device=cols.device, dtype=cols.dtype)   # centre inside column
+    pw = present * col_m
+    losses = {
+        "present": bce(col_logits[..., 0], present, col_m),
+        "x": (F.l1_loss(torch.sigmoid(col_logits[..., 1]), within.clamp(0, 1), reduction="none") * pw).sum()
+        / pw.sum().clamp(min=1.0),
+        "playing": bce(col_logits[..., 2], (cols[..., 2] > 0.5).float(), pw),
+        "class": (F.cross_entropy(col_logits[..., 3:].flatten(0, 1), cols[..., 3:].argmax(-1).flatten(),
+                                  reduction="none") * pw.flatten()).sum() / pw.sum().clamp(min=1.0),
+        "indoor": bce(indoor_logit, truth["glob"][..., 1].reshape(-1), m),
+        "voice": bce(voice_logit, (truth["glob"][..., 0].reshape(-1) > 0.5).float(), m),
+    }
+    cls = truth["classes"].transpose(1, 2).reshape(b * t, K, -1)           # [N, K, 5]
+    heard = cls[..., 0]
+    hm = (heard > 0.5).float() * m[:, None]
+    losses["heard"] = bce(class_logits[..., 0], (heard > 0.5).float(), m[:, None].expand_as(heard))
+    for i, name in ((1, "loudness"), (2, "onsets")):
+        losses[name] = (F.smooth_l1_loss(class_logits[..., i], cls[..., i], reduction="none", beta=0.1) * hm).sum() \
+            / hm.sum().clamp(min=1.0)
+    pm = hm * cls[..., 4]
+    losses["pitch"] = (F.smooth_l1_loss(class_logits[..., 3], cls[..., 3], reduction="none", beta=0.1) * pm).sum() \
+        / pm.sum().clamp(min=1.0)
+    losses["pitched"] = bce(class_logits[..., 4], cls[..., 4], hm)
+    return losses
+
+
+def stream_maps(visual, audio, video: dict, audio_size: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Final normed maps of the visual and audio SwinStreams for every frame of `video` (no adapters)."""
+    from amuse_cli.models.inputs import audio_images, frame_images
+    v = visual.prepare(frame_images(video))
+    a = audio.prepare(audio_images(video, audio_size), imagenet_norm=False)
+    for s in range(len(visual.stages)):
+        v, a = visual.stages[s](v), audio.stages[s](a)
+    return visual.norm(v), audio.norm(a)
+
+
+def head_logits(scene_visual: VisualSceneHead, scene_audio: AudioSceneHead, v: torch.Tensor, a: torch.Tensor):
+    """(column logits, indoor logit, class logits, voice logit) from the final maps."""
+    cols, indoor = scene_visual(v)
+    classes, voice = scene_audio(torch.cat([a.mean((1, 2)), a.amax((1, 2))], -1))
+    return cols, indoor, classes, voice

@@ -1,0 +1,109 @@
+"""`amuse pretrain` and the grounded head through the real CLI on tiny_synth: a perception file,
+the grounded recipe trained and evaluated on it, the gated recipe reusing it frozen, bad input."""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+import torch
+from click.testing import CliRunner
+
+from amuse_cli.cli import cli
+
+REPO = Path(__file__).resolve().parents[1]
+TINY, GROUNDED = str(REPO / "recipes/amuse-tiny.yaml"), str(REPO / "recipes/amuse-grounded.yaml")
+FAST = ["train.epochs=1", "train.batch_size=8", "train.questions_per_video=2", "eval.batch_size=16"]
+
+pytestmark = pytest.mark.usefixtures("one_thread")
+
+
+def invoke(*args):
+    return CliRunner().invoke(cli, [str(a) for a in args])
+
+
+@pytest.fixture(scope="module")
+def perception(tiny_features, tiny_synth):
+    work, overrides = tiny_features
+    out = work / "pretrained" / "perception.pt"
+    torch.set_num_threads(1)
+    result = invoke("pretrain", TINY, *overrides, f"pretrain.root={tiny_synth}", "pretrain.epochs=1",
+                    "pretrain.batch_size=4", "--out", out)
+    assert result.exit_code == 0, result.output
+    return out
+
+
+def test_pretrain_writes_a_perception_file(perception):
+    state = torch.load(perception, weights_only=True)
+    assert state["kind"] == "amuse-perception"
+    assert state["config"]["columns"] == 4 and state["config"]["image_size"] == 64
+    assert set(state["held_out"]) == {"present_acc", "class_acc", "playing_acc", "heard_f1"}
+    assert {"visual", "audio", "scene_visual", "scene_audio"} <= set(state)
+
+
+def test_grounded_trains_and_evaluates_on_every_test_question(perception, tiny_features, tiny_synth):
+    work, overrides = tiny_features
+    old = os.getcwd()
+    os.chdir(work)
+    try:
+        result = invoke("train", GROUNDED, *overrides, *FAST, f"model.weights={perception}", "--run-name", "g",
+                        "--no-progress")
+        assert result.exit_code == 0, result.output
+        run = work / "checkpoints" / "amuse-grounded" / "g"
+        result = invoke("eval", run, "--split", "test")
+        assert result.exit_code == 0, result.output
+    finally:
+        os.chdir(old)
+    metrics = json.loads((run / "metrics-test.json").read_text())
+    questions = json.loads((tiny_synth / "json" / "avqa-test.json").read_text())
+    assert metrics["cells"]["Avg"]["n"] == len(questions)
+    # perception stayed frozen: the run's streams equal the pretrained file's
+    best = torch.load(run / "best.pt", weights_only=True)["model"]
+    pre = torch.load(perception, weights_only=True)
+    for name, value in pre["visual"].items():
+        assert torch.equal(best[f"visual.{name}"], value), name
+
+
+def test_scene_computed_once_per_video_equals_the_scene_computed_per_batch(perception, tiny_features):
+    from amuse_cli import config
+    from amuse_cli.data.dataset import open_cache
+    from amuse_cli.data.vocab import Vocab
+    from amuse_cli.engine import data
+    from amuse_cli import registry
+    work, overrides = tiny_features
+    cfg = config.load(GROUNDED, [*overrides, f"model.weights={perception}"])
+    cache, recs = open_cache(cfg), data.load_split(cfg, "val")
+    vocab = Vocab.build(recs)
+    model = registry.create("model", cfg["model"], data.spec(cfg, cache, vocab)).eval()
+    ds = data.dataset(cfg, recs, cache, vocab)
+    pre = data.with_scenes(ds, model, torch.device("cpu"))
+    assert "frames" not in pre[0] and "cols" in pre[0]
+    batch = torch.utils.data.default_collate([ds[i] for i in range(4)])
+    batch_pre = torch.utils.data.default_collate([pre[i] for i in range(4)])
+    with torch.no_grad():
+        assert torch.allclose(model(batch), model(batch_pre), atol=1e-5)
+
+
+def test_gated_amuse_reuses_the_perception_with_streams_frozen_except_norms(perception, tiny_features):
+    work, overrides = tiny_features
+    old = os.getcwd()
+    os.chdir(work)
+    try:
+        result = invoke("train", TINY, *overrides, *FAST, "stage1.epochs=1", f"model.weights={perception}",
+                        "--run-name", "gated-pre", "--no-progress")
+    finally:
+        os.chdir(old)
+    assert result.exit_code == 0, result.output
+    best = torch.load(work / "checkpoints" / "amuse-tiny" / "gated-pre" / "best.pt", weights_only=True)["model"]
+    pre = torch.load(perception, weights_only=True)["visual"]
+    frozen = [n for n in pre if "norm" not in n and n != "pos"]
+    assert frozen and all(torch.equal(best[f"visual.{n}"], pre[n]) for n in frozen)
+
+
+def test_bad_pretrain_and_grounded_settings_end_in_one_line(tiny_features, tmp_path):
+    work, overrides = tiny_features
+    result = invoke("pretrain", TINY, *overrides, f"pretrain.root={tmp_path}", "--out", tmp_path / "p.pt")
+    assert result.exit_code == 2 and "amuse synth --out" in result.output and "Traceback" not in result.output
+    result = invoke("train", GROUNDED, *overrides, "model.adapters=full", "model.weights=none", "--dry-run")
+    assert result.exit_code == 2 and "model.adapters=none" in result.output
