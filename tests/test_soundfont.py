@@ -108,3 +108,26 @@ def test_synth_cli_with_a_soundfont_writes_the_card(tmp_path, run_cli, soundfont
     assert "Audio: FluidSynth" in card and soundfont_file.name in card and f"--audio soundfont={soundfont_file}" in card
     assert "| erhu | 111 Fiddle (*approximation" in card
     assert len(list((out / "videos").glob("*.mp4"))) == 2
+
+
+@pytest.mark.parametrize("instrument,bpms", [("violin", (80.0, 140.0)), ("cello", (150.0, 84.0)),
+                                             ("flute", (90.0, 170.0)), ("clarinet", (96.0, 96.0))])
+def test_rhythm_labels_on_sustained_soundfont_notes(soundfont_file, instrument, bpms):
+    """Bowed and blown notes (legato eighths) through a real soundfont: changes of x1.75-1.9 are found on
+    their boundary and a constant tempo shows no change (bench/rhythm.py measures this at scale)."""
+    from amuse_cli.features import rhythm, truth
+    seconds, cut = 12.0, 6.0
+    notes, t, k = [], 0.0, 0
+    while t < seconds - 0.05:
+        step = 60.0 / (bpms[0] if t < cut - 1e-9 else bpms[1]) / 2          # eighth notes
+        notes.append({"t": t, "dur": 0.95 * step, "pitch": 55 + (0, 2, 4, 7, 9, 7, 4, 2)[k % 8],
+                      "velocity": 1.0 if k % 2 == 0 else 0.6})
+        t, k = (cut if t < cut - 1e-9 and t + step > cut - 1e-9 else t + step), k + 1
+    audio = sf.render_notes(instrument, notes, int(seconds * SR), SR, soundfont_file)
+    bounds, mask = rhythm.segment_bounds(seconds, 3.0, 4)
+    meta = {"tempo": [{"start": 0.0, "end": cut, "bpm": bpms[0]}, {"start": cut, "end": seconds, "bpm": bpms[1]}]}
+    true_bpm = truth.segment_bpm(meta, bounds, mask)
+    est = rhythm.estimate_bpm(audio, SR, bounds, mask)
+    assert rhythm.change_labels(est, mask, 0.25).tolist() == truth.change_labels(true_bpm, mask, 0.25).tolist()
+    ratio = est / true_bpm
+    assert np.all(np.abs(np.log2(ratio) - np.round(np.log2(ratio))) < 0.06)     # right tempo up to an octave
