@@ -164,8 +164,8 @@ class AVQANet(nn.Module):
     def scene(self, video: dict) -> dict:
         """Per-frame scene of each video (models/scene.py layout) from the streams and scene heads."""
         b, t = video["frame_mask"].shape
-        v, a = stream_maps(self.visual, self.audio, video, self.audio_size)
-        return scene_from_logits(*head_logits(self.scene_visual, self.scene_audio, v, a), b, t)
+        maps = stream_maps(self.visual, self.audio, video, self.audio_size)
+        return scene_from_logits(*head_logits(self.scene_visual, self.scene_audio, *maps), b, t)
 
     def forward(self, batch: dict) -> torch.Tensor:
         if self.grounded:

@@ -14,6 +14,7 @@ from torch.nn import functional as F
 
 from amuse_cli.data.taxonomy import INSTRUMENTS
 from amuse_cli.models.scene import CLASS_FEATS, COL_FEATS
+from amuse_cli.models.temporal import SpectrumStep
 
 K = len(INSTRUMENTS)
 
@@ -36,15 +37,23 @@ class VisualSceneHead(nn.Module):
 
 
 class AudioSceneHead(nn.Module):
-    """Audio features per window [N, D] -> per-class logits [N, K, 5] and voice-over logit [N]."""
+    """Audio stream features per window [N, D] + the window's log-mel -> per-class logits [N, K, 5]
+    and a voice-over logit [N].
 
-    def __init__(self, dim: int, hidden: int = 256):
+    The log-mel also goes through a spectral encoder (the source branch's SpectrumStep: convolutions
+    along frequency, shift-tolerant, so a timbre is recognised at any pitch): resized to a square
+    Swin input, 22 timbres in a mixture are learnt far more slowly (held-out heard F1 0 after 12
+    epochs, against 0.5 for the spectral encoder).
+    """
+
+    def __init__(self, dim: int, hidden: int = 256, spectral: int = 128):
         super().__init__()
-        self.mix = nn.Sequential(nn.LayerNorm(dim), nn.Linear(dim, hidden), nn.GELU())
+        self.spectral = SpectrumStep(spectral, width=48)
+        self.mix = nn.Sequential(nn.LayerNorm(dim + spectral), nn.Linear(dim + spectral, hidden), nn.GELU())
         self.out = nn.Linear(hidden, K * len(CLASS_FEATS) + 1)
 
-    def forward(self, feats: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        y = self.out(self.mix(feats))
+    def forward(self, feats: torch.Tensor, windows: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        y = self.out(self.mix(torch.cat([feats, self.spectral(windows)], -1)))
         return y[:, :-1].view(len(y), K, len(CLASS_FEATS)), y[:, -1]
 
 
@@ -87,7 +96,8 @@ def scene_loss(col_logits, indoor_logit, class_logits, voice_logit, truth: dict,
     cls = truth["classes"].transpose(1, 2).reshape(b * t, K, -1)           # [N, K, 5]
     heard = cls[..., 0]
     hm = (heard > 0.5).float() * m[:, None]
-    losses["heard"] = bce(class_logits[..., 0], (heard > 0.5).float(), m[:, None].expand_as(heard))
+    # a class is heard in few windows: weigh the positives up, or "never heard" is a comfortable minimum
+    losses["heard"] = bce(class_logits[..., 0], (heard > 0.5).float(), m[:, None].expand_as(heard) * (1 + 2 * heard))
     for i, name in ((1, "loudness"), (2, "onsets")):
         losses[name] = (F.smooth_l1_loss(class_logits[..., i], cls[..., i], reduction="none", beta=0.1) * hm).sum() \
             / hm.sum().clamp(min=1.0)
@@ -98,18 +108,22 @@ def scene_loss(col_logits, indoor_logit, class_logits, voice_logit, truth: dict,
     return losses
 
 
-def stream_maps(visual, audio, video: dict, audio_size: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """Final normed maps of the visual and audio SwinStreams for every frame of `video` (no adapters)."""
+def stream_maps(visual, audio, video: dict, audio_size: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Final normed maps of the visual and audio SwinStreams for every frame of `video` (no adapters),
+    and the standardised log-mel windows [N, 1, M, A] the spectral encoder reads."""
     from amuse_cli.models.inputs import audio_images, frame_images
     v = visual.prepare(frame_images(video))
-    a = audio.prepare(audio_images(video, audio_size), imagenet_norm=False)
+    windows = audio_images(video, channels=1)
+    a = audio.prepare(F.interpolate(windows, size=(audio_size, audio_size), mode="bilinear", align_corners=False)
+                      .expand(-1, 3, -1, -1), imagenet_norm=False)
     for s in range(len(visual.stages)):
         v, a = visual.stages[s](v), audio.stages[s](a)
-    return visual.norm(v), audio.norm(a)
+    return visual.norm(v), audio.norm(a), windows
 
 
-def head_logits(scene_visual: VisualSceneHead, scene_audio: AudioSceneHead, v: torch.Tensor, a: torch.Tensor):
+def head_logits(scene_visual: VisualSceneHead, scene_audio: AudioSceneHead, v: torch.Tensor, a: torch.Tensor,
+                windows: torch.Tensor):
     """(column logits, indoor logit, class logits, voice logit) from the final maps."""
     cols, indoor = scene_visual(v)
-    classes, voice = scene_audio(torch.cat([a.mean((1, 2)), a.amax((1, 2))], -1))
+    classes, voice = scene_audio(torch.cat([a.mean((1, 2)), a.amax((1, 2))], -1), windows)
     return cols, indoor, classes, voice
