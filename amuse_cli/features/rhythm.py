@@ -23,6 +23,7 @@ import numpy as np
 ONSET_HOP = 256            # samples between onset-envelope frames (16 ms at 16 kHz)
 ONSET_FFT = 1024           # samples per spectral-flux frame (64 ms at 16 kHz)
 ONSET_MELS = 64            # mel bands of the spectral flux
+ONSET_BANDS = 4            # tempograms of this many groups of mel bands, summed
 MIN_SEGMENT_FRAC = 0.5     # a trailing partial segment counts when it covers >= half a segment
 BPM_MIN, OCTAVES = 30.0, 4     # tempo axis: 30..480 BPM (wide, so a pattern and its octave both fit)
 BINS_PER_OCTAVE = 36           # ~2 % per bin
@@ -32,6 +33,8 @@ STAY_BINS = 1                  # steps of <= 1 bin (~2 %) are the same tempo
 CHANGE_COST = 2.0              # log-score cost of one tempo change on the path
 SALIENCE_WEIGHT, SALIENCE_FLOOR = 1.0, 0.05   # log(salience x prior + floor) per segment
 MATCH_WEIGHT, MATCH_FLOOR = 3.0, 1e-3         # log(cosine of neighbours' tempograms at the path's step)
+MIX_MIN, MIX_GAIN = 0.35, 1.0  # blend a neighbour's tempo in when its salience is >= MIX_MIN x the path's
+MIX_OCTAVE_GUARD = 0.12        # ...unless it lies within 0.12 octave of a double or half (a metrical level)
 PRIOR_BPM, PRIOR_OCTAVES = 120.0, 1.0   # log-normal tempo prior: centre and spread
 TEMPO_GRID = BPM_MIN * 2 ** (np.arange(OCTAVES * BINS_PER_OCTAVE) / BINS_PER_OCTAVE)
 
@@ -108,9 +111,10 @@ def tempo_shift(a: np.ndarray, b: np.ndarray) -> int:
     return int(shifts[best[np.argmin(np.abs(shifts[best]))]])
 
 
-def onset_envelope(audio: np.ndarray, sr: int) -> np.ndarray:
+def onset_envelope(audio: np.ndarray, sr: int, bands: int = 1) -> np.ndarray:
     """Spectral flux (librosa.onset.onset_strength's recipe: log-mel, 80 dB range, positive
-    differences averaged over bands), computed with torch; frames every ONSET_HOP samples."""
+    differences averaged over bands), computed with torch; frames every ONSET_HOP samples.
+    bands > 1: [bands, frames], the flux of each of `bands` equal groups of mel bands."""
     import torch
 
     wave = torch.from_numpy(np.ascontiguousarray(audio, dtype=np.float32))
@@ -123,7 +127,11 @@ def onset_envelope(audio: np.ndarray, sr: int) -> np.ndarray:
         mel = power @ torch.from_numpy(_mel_basis(sr)).T                          # [frames, mels]
         db = 10.0 * torch.log10(mel.clamp(min=1e-10))
         db = torch.maximum(db, db.max() - 80.0)
-        flux = torch.relu(db[1:] - db[:-1]).mean(dim=1)
+        diff = torch.relu(db[1:] - db[:-1])
+        if bands > 1:
+            flux = torch.stack([g.mean(dim=1) for g in diff.chunk(bands, dim=1)])      # [bands, frames-1]
+            return np.concatenate([np.zeros((bands, 1)), flux.numpy()], axis=1).astype(np.float32)
+        flux = diff.mean(dim=1)
     return np.concatenate([[0.0], flux.numpy()]).astype(np.float32)
 
 
@@ -143,10 +151,40 @@ def estimate_bpm(audio: np.ndarray, sr: int, bounds: np.ndarray, mask: np.ndarra
     valid = np.flatnonzero(mask)
     if not np.any(audio) or len(valid) == 0:
         return out
-    env = onset_envelope(audio, sr)
     fps = sr / ONSET_HOP
-    curves = [tempogram(env[int(round(bounds[i, 0] * fps)):int(round(bounds[i, 1] * fps))], fps) for i in valid]
-    out[valid] = TEMPO_GRID[tempo_path(curves)]
+    envs = onset_envelope(audio, sr, ONSET_BANDS).reshape(ONSET_BANDS, -1)
+    curves = []
+    for i in valid:
+        part = envs[:, int(round(bounds[i, 0] * fps)):int(round(bounds[i, 1] * fps))]
+        weight = part.sum(axis=1) / max(float(part.sum()), 1e-12)
+        curves.append(sum(w * tempogram(e, fps) for w, e in zip(weight, part)))
+    path = tempo_path(curves)
+    out[valid] = mixed_tempo(curves, path) if MIX_MIN < 1 else TEMPO_GRID[path]
+    return out
+
+
+def mixed_tempo(curves: list[np.ndarray], path: np.ndarray) -> np.ndarray:
+    """Tempo of each segment when a change falls inside it: the path's tempo blended with a
+    neighbour's, in the share of the neighbour's tempo salience in the segment's own tempogram
+    (the segment's truth is then the time-weighted mean of the two)."""
+    bpm = TEMPO_GRID[path].astype(np.float64)
+    out = bpm.copy()
+    for i, c in enumerate(curves):
+        own = c[path[i]]
+        if own <= 0:
+            continue
+        shares = {}
+        for j in (i - 1, i + 1):
+            step = abs(int(path[j]) - int(path[i])) if 0 <= j < len(path) else 0
+            if step > STAY_BINS + 1 and abs(step / BINS_PER_OCTAVE - 1) > MIX_OCTAVE_GUARD:
+                lo, hi = max(0, path[j] - 1), min(len(c), path[j] + 2)
+                rho = float(c[lo:hi].max()) / own
+                if rho >= MIX_MIN:
+                    shares[j] = min(MIX_GAIN * rho / (1 + rho), 0.5)
+        total = sum(shares.values())
+        if total > 0:
+            scale = min(1.0, 0.5 / total)
+            out[i] = bpm[i] + sum(scale * f * (bpm[j] - bpm[i]) for j, f in shares.items())
     return out
 
 
