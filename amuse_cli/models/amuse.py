@@ -155,7 +155,12 @@ class AVQANet(nn.Module):
         """Streams and scene heads from `amuse pretrain`; streams then train only their norms (and
         position tables), as a pretrained Swin-V2 does in the paper."""
         for name in ("visual", "audio", "scene_visual", "scene_audio"):
-            getattr(self, name).load_state_dict(state[name])
+            try:
+                getattr(self, name).load_state_dict(state[name])
+            except (RuntimeError, KeyError) as e:
+                raise ConfigError(f"the perception file (model.weights) does not fit this version of the model "
+                                  f"({name}: {str(e).splitlines()[-1].strip()[:100]}); make it again with "
+                                  f"`amuse pretrain`") from None
         for stream in (self.visual, self.audio):
             for n, prm in stream.named_parameters():
                 prm.requires_grad = "norm" in n or n == "pos"
