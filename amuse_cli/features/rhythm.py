@@ -30,12 +30,13 @@ BINS_PER_OCTAVE = 36           # ~2 % per bin
 FOURIER = "hann"               # tempogram = autocorrelation x Hann-windowed Fourier magnitude ("": ACF only)
 MAX_RATIO_OCTAVES = 1.15       # largest tempo change between neighbouring segments (x2.2)
 STAY_BINS = 1                  # steps of <= 1 bin (~2 %) are the same tempo
-CHANGE_COST = 2.0              # log-score cost of one tempo change on the path
+CHANGE_COST = 1.5              # log-score cost of one tempo change on the path
 SALIENCE_WEIGHT, SALIENCE_FLOOR = 1.0, 0.05   # log(salience x prior + floor) per segment
 MATCH_WEIGHT, MATCH_FLOOR = 3.0, 1e-3         # log(cosine of neighbours' tempograms at the path's step)
 MIX_MIN, MIX_GAIN = 0.35, 1.0  # blend a neighbour's tempo in when its salience is >= MIX_MIN x the path's
 MIX_OCTAVE_GUARD = 0.12        # ...unless it lies within 0.12 octave of a double or half (a metrical level)
-PRIOR_BPM, PRIOR_OCTAVES = 120.0, 1.0   # log-normal tempo prior: centre and spread
+PRIOR_BPM, PRIOR_OCTAVES = 120.0, 1.5   # log-normal tempo prior: centre and spread
+LEVEL_WEIGHT = 8.0             # cost x squared distance of neighbours' metrical profiles at the path's two tempi
 TEMPO_GRID = BPM_MIN * 2 ** (np.arange(OCTAVES * BINS_PER_OCTAVE) / BINS_PER_OCTAVE)
 
 
@@ -188,36 +189,56 @@ def mixed_tempo(curves: list[np.ndarray], path: np.ndarray) -> np.ndarray:
     return out
 
 
+def level_profiles(c: np.ndarray) -> np.ndarray:
+    """[tempi, 3]: the tempogram at half, once and twice every tempo, unit norm (zeros where flat).
+
+    Where a tempo doubles, the tempogram's peaks move by an octave but keep their heights relative
+    to the beat (the same beat, subdivisions and accents, played faster); a slow part's eighths sit
+    where the fast part's beat sits, but with a stronger peak an octave below and a weaker one an
+    octave above. The whole-tempogram cosine (shift_scores) hardly tells these apart; this does."""
+    o = BINS_PER_OCTAVE
+    z = np.zeros(o)
+    v = np.stack([np.concatenate([z, c[:-o]]), c, np.concatenate([c[o:], z])], axis=1)
+    norm = np.linalg.norm(v, axis=1, keepdims=True)
+    return np.where(norm > 1e-12, v / np.maximum(norm, 1e-12), 0.0)
+
+
 def tempo_path(curves: list[np.ndarray]) -> np.ndarray:
     """The tempo bin of every segment: the Viterbi path that best explains the segments' tempograms.
 
     A path scores each segment's salience at its bin (times the tempo prior), how well neighbouring
     tempograms match when shifted by the step the path takes (a tempo change moves every periodicity
-    by the same factor, so the same metrical level is followed across a change), and a fixed cost
-    per change: one segment alone does not jump a metrical level.
+    by the same factor, so the same metrical level is followed across a change), how alike the
+    neighbours' metrical profiles are at the path's two tempi (level_profiles: a near-double change
+    keeps the profile, while staying put across it compares a slow part's eighths with a fast part's
+    beat), and a fixed cost per change: one segment alone does not jump a metrical level.
     """
     n = len(TEMPO_GRID)
     limit = int(MAX_RATIO_OCTAVES * BINS_PER_OCTAVE)
     prior = np.exp(-0.5 * ((np.log2(TEMPO_GRID) - np.log2(PRIOR_BPM)) / PRIOR_OCTAVES) ** 2)
-    steps = np.arange(-limit, limit + 1)
-    change_cost = np.where(np.abs(steps) > STAY_BINS, CHANGE_COST, 0.0)
+    q = np.arange(n)
+    step = q[None, :] - q[:, None]                        # [from p, to q]: q - p
+    reach = np.abs(step) <= limit
+    change_cost = np.where(np.abs(step) > STAY_BINS, CHANGE_COST, 0.0)
     def emission(c):
         c = c / c.max() if c.max() > 0 else np.ones(n)
         return SALIENCE_WEIGHT * np.log(c * prior + SALIENCE_FLOOR)
     score = emission(curves[0])
     back = []
-    for prev, cur in zip(curves[:-1], curves[1:]):
-        match = MATCH_WEIGHT * np.log(np.clip(shift_scores(prev, cur), MATCH_FLOOR, None)) - change_cost
-        cand = np.full((len(steps), n), -np.inf)
-        for k, st in enumerate(steps):       # arrive at bin q from bin q - st
-            lo, hi = max(0, st), min(n, n + st)
-            cand[k, lo:hi] = score[lo - st:hi - st] + match[k]
+    for k in range(1, len(curves)):
+        shifts = shift_scores(curves[k - 1], curves[k])
+        match = MATCH_WEIGHT * np.log(np.clip(shifts[np.clip(step + limit, 0, 2 * limit)], MATCH_FLOOR, None))
+        trans = match - change_cost
+        if LEVEL_WEIGHT > 0:
+            pa, pb = level_profiles(curves[k - 1]), level_profiles(curves[k])
+            trans = trans - LEVEL_WEIGHT * 2 * (1 - pa @ pb.T)
+        cand = np.where(reach, score[:, None] + trans, -np.inf)
         arg = np.argmax(cand, axis=0)
         back.append(arg)
-        score = cand[arg, np.arange(n)] + emission(cur)
+        score = cand[arg, q] + emission(curves[k])
     path = [int(np.argmax(score))]
     for arg in reversed(back):
-        path.append(path[-1] - int(steps[arg[path[-1]]]))
+        path.append(int(arg[path[-1]]))
     return np.array(path[::-1])
 
 
