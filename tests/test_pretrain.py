@@ -107,3 +107,19 @@ def test_bad_pretrain_and_grounded_settings_end_in_one_line(tiny_features, tmp_p
     assert result.exit_code == 2 and "amuse synth --out" in result.output and "Traceback" not in result.output
     result = invoke("train", GROUNDED, *overrides, "model.adapters=full", "model.weights=none", "--dry-run")
     assert result.exit_code == 2 and "model.adapters=none" in result.output
+
+
+@pytest.mark.parametrize("name", ["audio_only", "visual_only", "st_avqa", "lavish", "amuse"])
+def test_every_stream_model_loads_the_perception_file_frozen_except_norms(name, perception):
+    from amuse_cli import registry
+    from amuse_cli.models.inputs import ModelSpec
+    spec = ModelSpec({"frames": [8, 3, 256, 256], "logmel": [8, 128, 100]}, 20, 14, 42, 33, tuple(f"w{i}" for i in range(20)))
+    model = registry.create("model", {"name": name, "size": "tiny", "weights": str(perception)}, spec)
+    pre = torch.load(perception, weights_only=True)
+    for stream in ("visual", "audio"):
+        mod = getattr(model, stream, None)
+        if mod is None:
+            continue
+        for n, prm in mod.named_parameters():
+            assert torch.equal(prm.detach(), pre[stream][n]), n
+            assert prm.requires_grad == ("norm" in n or n == "pos"), n

@@ -38,6 +38,24 @@ SCENE_KEYS = ("cols", "classes", "glob")  # what the grounded head reads; per vi
 PERCEPTION = "amuse-perception"           # the `kind` of a file written by `amuse pretrain`
 
 
+def load_perception(model: nn.Module, state: dict, parts: tuple[str, ...]) -> None:
+    """Streams (and scene heads) from an `amuse pretrain` file; the streams then train only their
+    norms and position tables, as a pretrained Swin-V2 does in the paper. Absent streams are skipped."""
+    for name in parts:
+        module = getattr(model, name, None)
+        if module is None:
+            continue
+        try:
+            module.load_state_dict(state[name])
+        except (RuntimeError, KeyError) as e:
+            raise ConfigError(f"the perception file (model.weights) does not fit this version of the model "
+                              f"({name}: {str(e).splitlines()[-1].strip()[:100]}); make it again with "
+                              f"`amuse pretrain`") from None
+        if name in ("visual", "audio"):
+            for n, prm in module.named_parameters():
+                prm.requires_grad = "norm" in n or n == "pos"
+
+
 def read_perception(weights: str) -> dict | None:
     """The contents of an `amuse pretrain` file, or None for torchvision weights / none / DEFAULT."""
     if str(weights).lower() in ("none", "default") or not str(weights).endswith(".pt"):
@@ -138,11 +156,11 @@ class AVQANet(nn.Module):
         if self.stage1 is not None:
             branches.update({n: p["temporal_dim"] for n in self.stage1.encoders})
         self.grounded = grounded
-        if grounded or perception is not None:
+        if grounded:
             self.scene_visual = VisualSceneHead(dims[-1], columns)
             self.scene_audio = AudioSceneHead(dims[-1] * 2)
         if perception is not None:
-            self.load_perception(perception)
+            load_perception(self, perception, ("visual", "audio") + (("scene_visual", "scene_audio") if grounded else ()))
         if grounded:
             self.fusion = GroundedReasoner(list(spec.words), spec.max_tokens, spec.frames, spec.n_answers, dim=64)
             self.question = None
@@ -150,20 +168,6 @@ class AVQANet(nn.Module):
                 module.requires_grad_(False)  # frozen: the scene is computed once per video
         else:
             self.fusion = QuestionGatedFusion(branches, p["dim"], p["dim"], spec.frames, spec.n_answers, gated)
-
-    def load_perception(self, state: dict) -> None:
-        """Streams and scene heads from `amuse pretrain`; streams then train only their norms (and
-        position tables), as a pretrained Swin-V2 does in the paper."""
-        for name in ("visual", "audio", "scene_visual", "scene_audio"):
-            try:
-                getattr(self, name).load_state_dict(state[name])
-            except (RuntimeError, KeyError) as e:
-                raise ConfigError(f"the perception file (model.weights) does not fit this version of the model "
-                                  f"({name}: {str(e).splitlines()[-1].strip()[:100]}); make it again with "
-                                  f"`amuse pretrain`") from None
-        for stream in (self.visual, self.audio):
-            for n, prm in stream.named_parameters():
-                prm.requires_grad = "norm" in n or n == "pos"
 
     @torch.no_grad()
     def scene(self, video: dict) -> dict:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from amuse_cli.models.amuse import AVQANet, frame_vectors, preset
+from amuse_cli.models.amuse import AVQANet, frame_vectors, load_perception, preset, read_perception
 from amuse_cli.models.inputs import ModelSpec, audio_images, frame_images
 from amuse_cli.models.question import QuestionEncoder
 from amuse_cli.models.swin import SwinStream, build_swin
@@ -52,10 +52,16 @@ class STAVQA(nn.Module):
     def __init__(self, spec: ModelSpec, p: dict, weights: str):
         super().__init__()
         pretrained = str(weights).lower() != "none"
+        perception = read_perception(weights)
+        if perception is not None:
+            p = {**p, **{k: perception["config"][k] for k in ("backbone", "image_size", "audio_size")}}
         d = p["dim"]
         self.question = QuestionEncoder(spec.vocab_size, spec.max_tokens, d, p["question_layers"])
-        self.visual = SwinStream(build_swin(p["backbone"], weights), p["image_size"], pretrained)
-        self.audio = SwinStream(build_swin(p["backbone"], weights), p["audio_size"], pretrained)
+        stream_weights = "none" if perception is not None else weights
+        self.visual = SwinStream(build_swin(p["backbone"], stream_weights), p["image_size"], pretrained)
+        self.audio = SwinStream(build_swin(p["backbone"], stream_weights), p["audio_size"], pretrained)
+        if perception is not None:
+            load_perception(self, perception, ("visual", "audio"))
         self.audio_size = p["audio_size"]
         c = self.visual.dims[-1]
         self.v_proj, self.a_proj = nn.Linear(c, d), nn.Linear(self.audio.dims[-1] * 2, d)
