@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test install clean
+.PHONY: demo test install clean perception
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +23,15 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q tests
+
+# The shipped perception file (checkpoints/pretrained/perception-tiny.pt), made again from nothing:
+# a pretraining set of other seeds, its cache, `amuse pretrain` (README: Pretrained perception).
+PRETRAIN_SET := data/pretrain2k
+perception: $(STAMP)
+	$(BIN)/amuse synth --out $(PRETRAIN_SET) --videos 2000 --seed 1 --questions-per-video 1 --no-progress
+	$(BIN)/amuse extract-features recipes/amuse-tiny.yaml --data $(PRETRAIN_SET) --no-progress
+	$(BIN)/amuse pretrain recipes/amuse-tiny.yaml pretrain.root=$(PRETRAIN_SET) pretrain.epochs=10 \
+		--out checkpoints/pretrained/perception-tiny.pt
 
 clean:
 	rm -rf $(VENV) data/synth cache

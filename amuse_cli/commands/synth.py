@@ -13,7 +13,8 @@ from amuse_cli.synth.report import print_summary, progress_bar
 @click.option("--size", default=None, help="Frame size WxH, e.g. 320x240.  [default: 320x240]")
 @click.option("--fps", type=int, default=None, help="Frames per second.  [default: 4]")
 @click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--questions-per-video", type=int, default=None, help="At most this many.  [default: 10]")
+@click.option("--questions-per-video", type=int, default=None,
+              help="At most this many, one per template.  [default: 33]")
 @click.option("--split", default="0.7,0.1,0.2", show_default=True, help="train,val,test fractions of videos.")
 @click.option("--balanced/--no-balanced", default=True, show_default=True,
               help="Cap each answer at 50% of its template's questions (60% yes/no).")

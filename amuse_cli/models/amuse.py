@@ -62,9 +62,12 @@ def read_perception(weights: str) -> dict | None:
         return None
     from pathlib import Path
     path = Path(weights)
+    shipped = Path(__file__).resolve().parents[2] / path  # recipes name shipped files from the checkout's root
+    if not path.is_file() and not path.is_absolute() and shipped.is_file():
+        path = shipped
     if not path.is_file():
-        raise ConfigError(f"model.weights file {path} not found; run `amuse pretrain` to make it, "
-                          f"or set model.weights=none")
+        raise ConfigError(f"model.weights file {path} not found; make it with `make perception` (or "
+                          f"`amuse pretrain`), or set model.weights=none")
     state = torch.load(path, map_location="cpu", weights_only=True)
     return state if isinstance(state, dict) and state.get("kind") == PERCEPTION else None
 

@@ -92,15 +92,18 @@ class STAVQA(nn.Module):
         return self.head(self.fuse(torch.cat([qa, qv], -1)) * q)
 
 
-# `size` is accepted by every builder so baseline recipes can inherit amuse-tiny.yaml's model section.
+# `size` and `weights` are accepted by every builder so baseline recipes can inherit amuse-tiny.yaml's
+# model section; models without streams ignore `weights`.
 @register("model", "prior")
-def prior(spec: ModelSpec, *, size: str = "base"):
-    """Majority answer per template on train (size is ignored: the prior has no weights)."""
+def prior(spec: ModelSpec, *, size: str = "base", weights: str = "none"):
+    """Majority answer per template on train (size and weights are ignored: the prior has no weights)."""
     return AnswerPrior(spec)
 
 
 @register("model", "question_only")
-def question_only(spec: ModelSpec, *, size: str = "base", dim: int = None, question_layers: int = None):
+def question_only(spec: ModelSpec, *, size: str = "base", weights: str = "none", dim: int = None,
+                  question_layers: int = None):
+    """A question transformer and an MLP (weights is ignored: no streams)."""
     p = preset(size, dim=dim, question_layers=question_layers)
     return QuestionOnly(spec, p["dim"], p["question_layers"])
 

@@ -35,7 +35,7 @@ class SynthOptions:
     size: tuple = (320, 240)
     fps: int = 4
     seed: int = 0
-    questions_per_video: int = 10
+    questions_per_video: int = 33   # at most one per template: questions cost nothing to render
     split: tuple = (0.7, 0.1, 0.2)
     balanced: bool = True
     workers: int | None = None
