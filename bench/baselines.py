@@ -1,11 +1,14 @@
-"""amuse-tiny against every baseline on one synthetic benchmark, through the real CLI.
+"""amuse-grounded, amuse-tiny and every baseline on one synthetic benchmark, through the real CLI.
 
-Trains each recipe (amuse-tiny and recipes/baselines/*.yaml, the same cache, budget and seed), evaluates
-the val-selected checkpoint on test and collects each run's metrics-test.json.
+Trains each recipe (the same cache, budget and perception) for each seed, evaluates the
+val-selected checkpoint on test and collects each run's metrics-test.json; with several seeds,
+`amuse report` groups the runs of a recipe into mean ± std (bench/results/seeds.json).
 
     python bench/baselines.py                          # needs `amuse synth && amuse extract-features recipes/amuse-tiny.yaml`
     python bench/baselines.py --recipes prior,question_only
-Writes bench/results/baselines.json; `amuse report checkpoints/*/bench --split test` prints the table.
+    python bench/baselines.py --recipes amuse-grounded,prior,question_only --seeds 0,1,2
+Writes bench/results/baselines.json (and seeds.json); `amuse report checkpoints/*/bench* --split test`
+prints the table.
 """
 from __future__ import annotations
 
@@ -22,7 +25,7 @@ sys.path.insert(0, str(REPO))
 
 from amuse_cli.atomic import write_atomic  # noqa: E402
 
-RECIPES = {"amuse-tiny": "recipes/amuse-tiny.yaml",
+RECIPES = {"amuse-grounded": "recipes/amuse-grounded.yaml", "amuse-tiny": "recipes/amuse-tiny.yaml",
            **{p.stem: f"recipes/baselines/{p.name}" for p in sorted((REPO / "recipes" / "baselines").glob("*.yaml"))}}
 
 
@@ -34,18 +37,27 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--recipes", default=",".join(RECIPES), help=f"comma-separated, from: {', '.join(RECIPES)}")
     ap.add_argument("--run-name", default="bench")
+    ap.add_argument("--seeds", default="0", help="comma-separated seeds; run folders <run-name>-s<seed>")
     ap.add_argument("--out", default=str(REPO / "bench" / "results" / "baselines.json"))
+    ap.add_argument("--seeds-out", default=str(REPO / "bench" / "results" / "seeds.json"))
     args = ap.parse_args()
-    rows = {}
+    seeds = [int(s) for s in args.seeds.split(",")]
+    rows, runs = {}, []
     for name in args.recipes.split(","):
-        start = time.time()
-        cli("train", RECIPES[name], "--run-name", args.run_name, "--overwrite")
-        cli("eval", f"checkpoints/{name}/{args.run_name}", "--split", "test")
-        metrics = json.loads((REPO / "checkpoints" / name / args.run_name / "metrics-test.json").read_text())
-        rows[name] = {"recipe": RECIPES[name], "seconds": round(time.time() - start, 1), "metrics": metrics}
+        for seed in seeds:
+            run = args.run_name if len(seeds) == 1 else f"{args.run_name}-s{seed}"
+            start = time.time()
+            cli("train", RECIPES[name], f"seed={seed}", "--run-name", run, "--overwrite", "--no-progress")
+            cli("eval", f"checkpoints/{name}/{run}", "--split", "test")
+            metrics = json.loads((REPO / "checkpoints" / name / run / "metrics-test.json").read_text())
+            rows[f"{name}/{run}"] = {"recipe": RECIPES[name], "seed": seed, "seconds": round(time.time() - start, 1),
+                                     "metrics": metrics}
+            runs.append(f"checkpoints/{name}/{run}")
     out = write_atomic(args.out, json.dumps({
-        "what": "test accuracy of amuse-tiny and the baselines (val-selected checkpoints)",
-        "cpu_threads": os.cpu_count(), "runs": rows}, indent=2) + "\n")
+        "what": "test accuracy of amuse-grounded, amuse-tiny and the baselines (val-selected checkpoints)",
+        "cpu_threads": os.cpu_count(), "seeds": seeds, "runs": rows}, indent=2) + "\n")
+    if len(seeds) > 1:  # mean ± std per recipe, as `amuse report` prints them
+        cli("report", *runs, "--split", "test", "--format", "json", "--out", args.seeds_out)
     print(f"wrote {out}")
     return 0
 
