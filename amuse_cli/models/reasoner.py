@@ -30,7 +30,8 @@ from amuse_cli.models.scene import THIRDS, rbf, soft_extreme, summarise, thirds
 
 CLASS_SCALARS = ("k_offscreen", "k_peak", "k_frac", "k_entry", "k_exit", "k_loud", "k_rate", "k_pitch", "k_pitched",
                  "k_visible", "k_sounding", "k_x", "k_entry_rank", "k_exit_rank", "k_loud_rank",
-                 "k_low_rank", "k_from_first", "k_from_last", "k_from_loudest", "k_from_lowest")
+                 "k_low_rank", "k_from_first", "k_from_last", "k_from_loudest", "k_from_lowest", "k_vis_frac",
+                 "k_vis_entry", "k_vis_exit")
 COL_SCALARS = ("c_present", "c_x", "c_peak", "c_frac", "c_entry", "c_exit", "c_loud", "c_rate", "c_pitch",
                "c_pitched", "c_left_of", "c_right_of", "c_entry_rank", "c_from_first", "c_from_last",
                "c_from_loudest", "c_from_lowest")

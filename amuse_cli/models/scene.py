@@ -99,6 +99,12 @@ def summarise(cols: torch.Tensor, classes: torch.Tensor, glob: torch.Tensor) -> 
     k_visible = own.sum(1)                                            # [B, K] performers of class k
     k_sounding = (own * c_peak.unsqueeze(-1)).sum(1)
     k_x = weighted_mean(x.unsqueeze(-1), own, dim=1)
+    # when a class plays as seen on screen: the audio's view of it, from the picture (a second
+    # opinion where the mixed audio is unclear; off-screen classes have none)
+    seen = own * c_peak.unsqueeze(-1)                                 # [B, C, K]
+    k_vis_frac = weighted_mean(c_frac.unsqueeze(-1), seen, dim=1)
+    k_vis_entry = weighted_mean(c_entry.unsqueeze(-1), seen, dim=1)
+    k_vis_exit = weighted_mean(c_exit.unsqueeze(-1), seen, dim=1)
     # column facts heard through its class (audio has no columns)
     c_loud = (probs * k_loud.unsqueeze(1)).sum(-1)
     c_rate = (probs * k_rate.unsqueeze(1)).sum(-1)
@@ -123,7 +129,8 @@ def summarise(cols: torch.Tensor, classes: torch.Tensor, glob: torch.Tensor) -> 
     return {
         "k_peak": k_peak, "k_frac": k_frac, "k_entry": k_entry, "k_exit": k_exit, "k_loud": k_loud,
         "k_rate": k_rate, "k_pitch": k_pitch, "k_pitched": k_pitched, "k_visible": k_visible,
-        "k_sounding": k_sounding, "k_x": k_x,
+        "k_sounding": k_sounding, "k_x": k_x, "k_vis_frac": k_vis_frac, "k_vis_entry": k_vis_entry,
+        "k_vis_exit": k_vis_exit,
         "k_entry_rank": k_src_rank, "k_offscreen": k_offscreen,
         "k_exit_rank": rank_among(-k_exit, k_peak, SOFT),
         "k_loud_rank": rank_among(-k_loud, k_peak, SOFT_VALUE),
