@@ -30,7 +30,7 @@ PRETRAIN_SET := data/pretrain2k
 perception: $(STAMP)
 	$(BIN)/amuse synth --out $(PRETRAIN_SET) --videos 2000 --seed 1 --questions-per-video 1 --no-progress
 	$(BIN)/amuse extract-features recipes/amuse-tiny.yaml --data $(PRETRAIN_SET) --no-progress
-	$(BIN)/amuse pretrain recipes/amuse-tiny.yaml pretrain.root=$(PRETRAIN_SET) pretrain.epochs=10 \
+	$(BIN)/amuse pretrain recipes/amuse-tiny.yaml pretrain.root=$(PRETRAIN_SET) pretrain.epochs=16 \
 		--out checkpoints/pretrained/perception-tiny.pt
 
 clean:

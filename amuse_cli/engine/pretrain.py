@@ -88,7 +88,8 @@ def pretrain(cfg: dict, out: str | Path, progress: bool = True) -> Path:
     val_idx, train_idx = order[:n_val], order[n_val:]
     visual = SwinStream(build_swin(p["backbone"]), p["image_size"], False)
     audio = SwinStream(build_swin(p["backbone"]), p["audio_size"], False)
-    heads = VisualSceneHead(visual.dims[-1], columns), AudioSceneHead(audio.dims[-1] * 2)
+    heads = (VisualSceneHead(visual.dims[-1], columns),
+             AudioSceneHead(audio.dims[-1] * 2, mels=cfg["features"]["n_mels"]))
     modules = (visual, audio, *heads)
     params = [q for mod in modules for q in mod.parameters()]
     opt = torch.optim.AdamW(params, lr=pc["lr"], weight_decay=0.01)

@@ -161,7 +161,7 @@ class AVQANet(nn.Module):
         self.grounded = grounded
         if grounded:
             self.scene_visual = VisualSceneHead(dims[-1], columns)
-            self.scene_audio = AudioSceneHead(dims[-1] * 2)
+            self.scene_audio = AudioSceneHead(dims[-1] * 2, mels=int(spec.shapes["logmel"][1]))
         if perception is not None:
             load_perception(self, perception, ("visual", "audio") + (("scene_visual", "scene_audio") if grounded else ()))
         if grounded:
