@@ -84,14 +84,12 @@ class GroundedReasoner(nn.Module):
         self.register_buffer("word_extreme", word_table(words, EXTREMES), persistent=False)
         for name, values in (("ranks", RANKS), ("deltas", DELTAS), ("counts", COUNTS)):
             self.register_buffer(name, values, persistent=False)
-        self.n_answers = n_answers
         yes_no = torch.zeros(2, n_answers)
         yes_no[0, ANSWER_IDS["yes"]] = yes_no[1, ANSWER_IDS["no"]] = 1.0
         self.register_buffer("yes_no", yes_no, persistent=False)
         kf = len(CLASS_SCALARS) + 2 * len(RANKS) + 2 * len(COUNTS) + frames
         cf = len(COL_SCALARS) + 3 + 3 * len(RANKS) + frames
         gf = len(GLOBAL_COUNTS) * (1 + len(COUNTS)) + 2
-        self.kf, self.cf = kf, cf
         self.class_emb = nn.Embedding(k, dim)
         self.third_emb = nn.Linear(3, dim, bias=False)
         self.class_in = mlp(kf, dim * 2, dim)
@@ -122,7 +120,7 @@ class GroundedReasoner(nn.Module):
         self.mix = nn.Linear(dim, 4)                                  # per question: weight of each part
 
     # -- entities ---------------------------------------------------------------------------------
-    def entities(self, s: dict, frames: int):
+    def entities(self, s: dict):
         kf = torch.cat([torch.stack([s[n] for n in CLASS_SCALARS], -1), rbf(s["k_entry_rank"], self.ranks),
                         rbf(s["k_exit_rank"], self.ranks), rbf(s["k_visible"], self.counts),
                         rbf(s["k_sounding"], self.counts), s["heard"]], -1)
@@ -135,8 +133,7 @@ class GroundedReasoner(nn.Module):
 
     def forward(self, ids: torch.Tensor, cols: torch.Tensor, classes: torch.Tensor, glob: torch.Tensor):
         s = summarise(cols, classes, glob)
-        frames = cols.shape[2]
-        kf, cf, ek, ec = self.entities(s, frames)
+        kf, cf, ek, ec = self.entities(s)
         present = s["c_present"]
         member = thirds(s["c_x"]) * present.unsqueeze(-1)                        # [B, C, 3]
         view_third = member / member.sum(1, keepdim=True).clamp(min=1e-4)       # columns of a third
