@@ -53,7 +53,8 @@ DEFAULTS: dict = {
     "data": {
         "benchmark": "synthetic",     # synthetic | music-avqa-v1 | music-avqa-v2 | music-avqa-r
         "root": REQUIRED,             # folder holding videos/ and json/ (relative to the cwd)
-        "videos": "videos",
+        "videos": "videos",           # a folder, or a list: [Real, Synthetic] fill one cache
+        "skip_missing": False,        # true: skip questions whose video is missing or failed (counted)
         "meta": "meta",               # ground truth of a synthetic set; absent on real data
         "train": "json/avqa-train.json",
         "val": "json/avqa-val.json",
@@ -189,6 +190,9 @@ def _remove(cfg: dict, dotted: str) -> None:
         node.pop(parts[-1], None)
 
 
+ONE_OR_SEVERAL = {"data.videos"}     # a string, or a list of strings
+
+
 def _type_ok(default, value) -> bool:
     if default is None or value is None or default == REQUIRED or value == REQUIRED:
         return True
@@ -213,6 +217,8 @@ def _check(section: dict, schema: dict, prefix: str) -> None:
             if not isinstance(value, dict):
                 raise ConfigError(f"'{path}' must be a mapping of settings, got {value!r}")
             _check(value, default, path + ".")
+        elif path in ONE_OR_SEVERAL and isinstance(value, list) and value and all(isinstance(v, str) for v in value):
+            continue
         elif not _type_ok(default, value):
             raise ConfigError(f"'{path}' must be {type(default).__name__} like {default!r}, got {value!r}; "
                               f"fix the recipe or pass {path}=<{type(default).__name__}>")

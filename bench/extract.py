@@ -108,16 +108,17 @@ def per_video_times(data: Path, videos: list[Path], work: Path, repeats: int) ->
     import torch
 
     from amuse_cli.features.runner import _meta_path, extract_one
+    from amuse_cli.features.videos import VideoSource
     cfg = config.load(ROOT / "recipes/amuse.yaml", [f"data.root={data}", f"features.cache={work / 'cache-t'}"])
     settings = config_settings(cfg)
     torch.set_num_threads(1)
-    extract_one((str(videos[0]), videos[0].stem, settings, _meta_path(cfg, videos[0].stem), str(work / "cache-t")))
+    extract_one((VideoSource(videos[0]), videos[0].stem, settings, _meta_path(cfg, videos[0].stem), str(work / "cache-t")))
     classic_one(videos[0], work / "classic-warm")                 # warm both (imports, kernels)
     ours, old = [float("inf")] * len(videos), [float("inf")] * len(videos)
     for _ in range(repeats):
         for i, v in enumerate(videos):
             t = time.perf_counter()
-            vid, rec = extract_one((str(v), v.stem, settings, _meta_path(cfg, v.stem), str(work / "cache-t")))
+            vid, rec = extract_one((VideoSource(v), v.stem, settings, _meta_path(cfg, v.stem), str(work / "cache-t")))
             ours[i] = min(ours[i], time.perf_counter() - t)
             assert rec["status"] == "ok", rec
             shutil.rmtree(work / "classic" / v.stem, ignore_errors=True)

@@ -30,8 +30,14 @@ def test_hash_covers_every_setting_but_the_cache_location():
         assert settings.settings_hash(settings.extraction_settings(other)) != h, key
     moved = recipe_cfg(cache="/elsewhere")
     assert settings.settings_hash(settings.extraction_settings(moved)) == h
-    assert settings.cache_dir(base).name == f"synth-{h}"
     assert settings.cache_dir(moved).parent.as_posix() == "/elsewhere"
+    assert settings.cache_dir(moved).name == settings.cache_dir(base).name      # the location is not a setting
+    # two datasets whose folders share a name never share a cache; the same dataset always does
+    namesake = {**base, "data": {**base["data"], "root": "/other/place/synth"}}
+    assert settings.cache_dir(base).name.startswith("synth-")
+    assert settings.cache_dir(namesake).name.startswith("synth-")
+    assert settings.cache_dir(namesake) != settings.cache_dir(base)
+    assert settings.cache_dir(recipe_cfg()) == settings.cache_dir(base)
 
 
 def test_logmel_window_is_centred_on_the_frame_time():

@@ -111,6 +111,13 @@ def test_bad_media_fail_alone_and_rerun_skips_finished(tiny_synth, tmp_path, run
         (videos / f"{name}.mp4").unlink()
     r = run_cli(*args)
     assert r.exit_code == 0 and "0 failed" in r.output
+    # a video replaced under the same name (a regenerated set) is extracted again, never read stale
+    cache = cache_dir(cfg_for(data, tmp_path / "cache"))
+    before = store.read_video(cache, "mute")["frames"].copy()
+    write_mp4(videos / "mute.mp4", seconds=6.0, fps=4, audio=None)
+    r = run_cli(*args)
+    assert r.exit_code == 0 and "resuming: %d of %d" % (len(good), len(good) + 1) in r.output
+    assert not np.array_equal(store.read_video(cache, "mute")["frames"], before)
 
 
 def test_kill_9_loses_only_the_video_in_flight(tiny_synth, tmp_path):
@@ -230,3 +237,37 @@ def test_verify_catches_a_changed_byte_that_the_size_check_cannot(tiny_cache, tm
     m = runner.run(cfg, workers=1, verify=True)
     assert m["summary"]["videos_extracted_this_run"] == 1
     assert store.file_ok(cache, victim, m["videos"][victim], checksum=True)
+
+
+def test_several_video_folders_fill_one_cache_and_flips_are_mirrored_copies(tiny_synth, tmp_path, run_cli):
+    from amuse_cli.features import runner
+    data = copy_dataset(tiny_synth, tmp_path / "set")
+    (data / "more").mkdir()
+    ids = sorted(p.stem for p in (data / "videos").glob("*.mp4"))
+    for vid in ids[:4]:                                         # a second folder, as Real/ and Synthetic/
+        (data / "videos" / f"{vid}.mp4").rename(data / "more" / f"{vid}.mp4")
+    test_file = data / "json" / "avqa-test.json"
+    rows = json.loads(test_file.read_text())
+    flipped = dict(rows[0], video_id=ids[5] + "_flip", question_id=10 ** 6)   # v2.0's <id>_flip, no file
+    test_file.write_text(json.dumps(rows + [flipped]))
+    cache_root = tmp_path / "cache"
+    first = runner.run(config.load(REPO / "recipes/amuse.yaml", [f"data.root={data}", f"features.cache={cache_root}"]))
+    assert first["complete"] and set(first["videos"]) == set(ids[4:]) | {ids[5] + "_flip"}
+    second = runner.run(config.load(REPO / "recipes/amuse.yaml", [f"data.root={data}", "data.videos=more",
+                                                                   f"features.cache={cache_root}"]))
+    assert second["path"] == first["path"], "one dataset, one cache"
+    assert second["complete"] and set(second["videos"]) == set(ids) | {ids[5] + "_flip"}
+    assert len(second["folders"]) == 2 and second["summary"]["videos_extracted_this_run"] == 4
+    cache = Path(second["path"])
+    original, mirror = store.read_video(cache, ids[5]), store.read_video(cache, ids[5] + "_flip")
+    assert np.array_equal(mirror["frames"], original["frames"][..., ::-1])
+    assert np.array_equal(mirror["logmel"], original["logmel"])
+    # both folders named at once: nothing to redo
+    r = run_cli("extract-features", "recipes/amuse.yaml", "--data", data, "--cache", cache_root,
+                "data.videos=[videos,more]", "--workers", "1")
+    assert r.exit_code == 0 and f"resuming: {len(ids) + 1} of {len(ids) + 1}" in r.output
+    # the same id in two folders is refused, naming both files
+    shutil.copy(data / "more" / f"{ids[0]}.mp4", data / "videos" / f"{ids[0]}.mp4")
+    r = run_cli("extract-features", "recipes/amuse.yaml", "--data", data, "--cache", cache_root,
+                "data.videos=[videos,more]")
+    assert r.exit_code == 2 and "two folders" in r.stderr and len(r.stderr.strip().splitlines()) == 1

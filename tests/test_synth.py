@@ -12,11 +12,12 @@ import pytest
 
 from amuse_cli.data.annotations import load_annotations
 from amuse_cli.data.taxonomy import ANSWERS, NUMBERS, TEMPLATES_RAW, TYPES
+from amuse_cli.synth import GENERATOR
 from amuse_cli.synth.audio import render_audio
 from amuse_cli.synth.checks import blind_majority_accuracy
 from amuse_cli.synth.generate import SPLITS, SynthOptions, generate, plan
 from amuse_cli.synth.questions import CAP, CAP_YES_NO, T, candidates
-from amuse_cli.synth.scene import SEGMENT_S, sample_scene, video_rng
+from amuse_cli.synth.scene import SEGMENT_S, Stream, sample_scene, video_rng
 
 
 def _records(root: Path) -> dict[str, list[dict]]:
@@ -53,7 +54,7 @@ def test_every_mp4_decodes_with_one_video_and_one_audio_stream_of_the_stated_dur
         assert np.abs(audio).max() > 0.01                               # not silent
     # the decoded track is the rendered mix, not shifted by the AAC priming delay
     meta = _meta(tiny_synth, videos[0].stem)
-    mix = render_audio(meta, video_rng(*meta["seed"], 2))
+    mix = render_audio(meta, video_rng(*meta["seed"], Stream.AUDIO))
     _, audio, *_ = _decode(videos[0])
     ref = mix[8000:24000]
     lags = range(-300, 301)
@@ -85,7 +86,7 @@ def test_json_files_have_the_release_quirks_and_load(tiny_synth):
     assert all(len(v) >= 2 for v in videos.values())
     assert not (videos["train"] & videos["val"] or videos["train"] & videos["test"] or videos["val"] & videos["test"])
     card = (tiny_synth / "README.md").read_text()
-    assert "amuse-synth 1" in card and "What each template means" in card
+    assert GENERATOR in card and "What each template means" in card
 
 
 def _sampled_metas():
@@ -109,6 +110,11 @@ def test_meta_follows_the_interface_contract(tiny_synth):
         assert all(60 <= p["bpm"] <= 180 for p in m["tempo"])
         for s in m["sources"]:
             assert s["visible"] == (s["position"] is not None)
+            if not s["mimed"]:   # the picture shows what is heard; off screen shows nothing
+                assert s["seen_playing"] == (s["intervals"] if s["visible"] else [])
+            if s["mimed"]:     # seen playing, never heard, alone of its class on screen
+                assert not s["sounding"] and s["seen_playing"] and s["visible"]
+                assert sum(o["instrument"] == s["instrument"] for o in m["sources"]) == 1
             if not s["sounding"]:
                 assert s["intervals"] == [] and s["notes"] == [] and s["visible"]
                 continue
@@ -134,7 +140,7 @@ def test_every_candidate_answer_follows_from_the_meta():
     for i in range(150):
         m = sample_scene(11, i, 6.0, 4, (160, 120), 16000)
         vis, heard, sounding = _facts(m)
-        for t, values, ans in candidates(m, video_rng(11, i, 3)):
+        for t, values, ans in candidates(m, video_rng(11, i, Stream.QUESTIONS)):
             seen[t] += 1
             tmpl = T[t]
             assert ans in ANSWERS
@@ -258,8 +264,21 @@ def test_same_seed_gives_identical_json_and_media_whatever_the_workers(tmp_path)
     assert _tree(tmp_path / "c") != a
 
 
+def test_mimes_are_seen_playing_but_never_heard():
+    metas = [sample_scene(4, i, 6.0, 4, (160, 120), 16000) for i in range(200)]
+    mimed = [s for m in metas for s in m["sources"] if s["mimed"]]
+    visible = [s for m in metas for s in m["sources"] if s["visible"]]
+    assert 0.08 < len(mimed) / len(visible) < 0.3
+    assert all(any(s["sounding"] for s in m["sources"]) for m in metas)   # something is always heard
+    m = next(m for m in metas if any(s["mimed"] for s in m["sources"]))
+    without = {**m, "sources": [s for s in m["sources"] if not s["mimed"]]}
+    rng = lambda: np.random.default_rng(0)   # noqa: E731
+    assert np.array_equal(render_audio(m, rng()), render_audio(without, rng()))
+
+
 def test_sounding_is_visible_in_single_frames_and_audible(tiny_synth):
-    """A performer's glow pixels appear exactly while it plays; the mix is louder while sources play."""
+    """A performer's glow pixels appear exactly while it is seen playing (a mime too); the mix is
+    louder while sources are heard."""
     checked = 0
     for path in sorted((tiny_synth / "videos").glob("*.mp4")):
         m = _meta(tiny_synth, path.stem)
@@ -275,7 +294,7 @@ def test_sounding_is_visible_in_single_frames_and_audible(tiny_synth):
                 t = f / m["fps"]
                 r, g, b = np.moveaxis(frame[int(0.25 * frame.shape[0]):, x0:x1].astype(int), -1, 0)
                 glow = ((r > 215) & (g > 205) & (b < 120)).mean()      # below the sun
-                playing = any(a <= t < b for a, b in s["intervals"])
+                playing = any(a <= t < b for a, b in s["seen_playing"])
                 assert glow > 0.002 if playing else glow < 0.0005, (path.name, s["instrument"], t, glow)
                 checked += 1
         sr = m["sample_rate"]

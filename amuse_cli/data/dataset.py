@@ -19,8 +19,8 @@ from amuse_cli import config
 from amuse_cli.data.taxonomy import ANSWER_IDS, TEMPLATE_IDS
 from amuse_cli.errors import AmuseError
 from amuse_cli.features import cache as store
-from amuse_cli.features.settings import (array_shapes, cache_dir, dataset_name, extraction_settings,
-                                         settings_hash)
+from amuse_cli.features.settings import (array_shapes, cache_dir, data_root, dataset_name,
+                                         extraction_settings, settings_hash)
 from amuse_cli.paths import DEFAULT_RECIPE
 
 FLOAT32 = ("logmel",)  # float16 on disk, float32 for the model
@@ -91,7 +91,7 @@ def open_cache(cfg: dict) -> FeatureCache:
         others = sorted(Path(cfg["features"]["cache"]).glob(f"{dataset_name(cfg)}-*/{store.MANIFEST}"))
         for other in others:
             old = store.read_manifest(other.parent) or {}
-            if old.get("settings"):
+            if old.get("settings") and old.get("data_root") == data_root(cfg):
                 raise AmuseError(f"the cache {other.parent} was built with other settings "
                                  f"({_differences(old['settings'], settings)}); build one for this recipe: {cmd}")
         raise AmuseError(f"no feature cache at {path}; build it: {cmd}")

@@ -26,14 +26,17 @@ def check_settings(settings: dict) -> None:
 
 
 def extract_with_info(path: str | Path, settings: dict, meta: dict | None = None,
-                      strict_sources: bool = True) -> tuple[dict, dict]:
+                      strict_sources: bool = True, flip: bool = False) -> tuple[dict, dict]:
     """Arrays for one video plus what the manifest records about it (durations, audio, truth).
 
     strict_sources=False: a labeler that needs ground truth gives zeros when there is none.
+    flip: the video mirrored left-right (v2.0's `<id>_flip` made from `<id>`; the audio is mono).
     """
     labeler = source_labeler(settings)
     sr = settings["sample_rate"]
     clip = media.decode(path, settings["frames"], settings["frame_size"], sr, settings["clip_seconds"])
+    if flip:
+        clip.frames = np.ascontiguousarray(clip.frames[..., ::-1])     # [T, 3, H, W]: mirror W
     no_truth = getattr(labeler, "needs_meta", False) and meta is None
     if no_truth and strict_sources:
         raise AmuseError(f"features.source_method={settings['source_method']} needs the synthetic ground "

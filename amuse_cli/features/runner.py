@@ -17,20 +17,9 @@ from amuse_cli.features.extract import check_settings, extract_with_info
 from amuse_cli.features.settings import (CACHE_FORMAT, array_shapes, cache_dir, dataset_name,
                                          extraction_settings, settings_hash)
 from amuse_cli.features.truth import read_meta
+from amuse_cli.features.videos import VideoSource, list_videos, video_folders
 
-VIDEO_SUFFIXES = (".mp4", ".mkv", ".webm", ".mov", ".avi")
 PLAIN_LOG_EVERY_S = 10.0      # seconds between progress lines when stdout is not a terminal
-
-
-def list_videos(cfg: dict) -> list[Path]:
-    folder = Path(cfg["data"]["root"]) / cfg["data"]["videos"]
-    if not folder.is_dir():
-        raise AmuseError(f"videos folder {folder} not found; set data.root (or --data) to a dataset "
-                         f"holding {cfg['data']['videos']}/, or run `amuse synth --out {cfg['data']['root']}`")
-    videos = sorted(p for p in folder.iterdir() if p.suffix.lower() in VIDEO_SUFFIXES and p.is_file())
-    if not videos:
-        raise AmuseError(f"no videos ({', '.join(VIDEO_SUFFIXES)}) in {folder}; check data.root / data.videos")
-    return videos
 
 
 def dist_rank_world() -> tuple[int, int]:
@@ -42,13 +31,28 @@ def _meta_path(cfg: dict, video_id: str) -> Path | None:
     return folder / f"{video_id}.json" if folder.is_dir() else None
 
 
+def source_stamp(video: Path, meta: Path | None) -> dict:
+    """Size and modification time of a video (and its ground truth): a cached record is reused only
+    while these match, so a regenerated or replaced file is extracted again, never read stale."""
+    def stamp(p):
+        st = p.stat()
+        return [st.st_size, st.st_mtime_ns]
+    return {"video": stamp(Path(video)),
+            "meta": stamp(Path(meta)) if meta is not None and Path(meta).is_file() else None}
+
+
 def extract_one(job: tuple) -> tuple[str, dict]:
     """Worker: extract and store one video; bad media becomes a `failed` record, never an exception."""
-    path, video_id, settings, meta_path, cache = job
+    src, video_id, settings, meta_path, cache = job
+    path = src.path
     start = time.perf_counter()
     try:
+        source = _stamp(src, meta_path)
+    except OSError as e:
+        return video_id, {"status": "failed", "reason": f"unreadable ({e.strerror})"}
+    try:
         meta = read_meta(meta_path) if meta_path is not None and Path(meta_path).is_file() else None
-        arrays, info = extract_with_info(path, settings, meta)
+        arrays, info = extract_with_info(path, settings, meta, flip=src.flip)
     except store.CacheWriteError:
         raise
     except AmuseError as e:
@@ -56,7 +60,7 @@ def extract_one(job: tuple) -> tuple[str, dict]:
     except Exception as e:  # noqa: BLE001 - one odd file must not stop thousands of others
         return video_id, {"status": "failed", "reason": f"{type(e).__name__}: {e}"}
     record = store.write_video(Path(cache), video_id, arrays)
-    record.update(info, seconds=round(time.perf_counter() - start, 3))
+    record.update(info, source=source, seconds=round(time.perf_counter() - start, 3))
     return video_id, record
 
 
@@ -110,12 +114,26 @@ def summarize(records: dict[str, dict], video_ids: list[str], seconds: float, ex
     return out
 
 
-def _manifest(cfg, settings, records, video_ids, summary, complete) -> dict:
+def _manifest(cfg, settings, records, listed, summary) -> dict:
+    """listed: folder -> the video_ids extracted from it, by this run and every earlier one (several
+    folders, or several runs with different data.videos, fill one cache). Complete when every
+    listed video has a record (ok or failed)."""
+    wanted = {v for ids in listed.values() for v in ids}
     return {"cache_format": CACHE_FORMAT, "dataset": dataset_name(cfg),
             "data_root": str(Path(cfg["data"]["root"]).resolve()), "settings": settings,
             "settings_hash": settings_hash(settings), "shapes": array_shapes(settings),
-            "versions": store.versions(), "complete": complete, "summary": summary,
-            "videos": {v: records[v] for v in video_ids if v in records}}
+            "versions": store.versions(), "complete": wanted <= set(records), "summary": summary,
+            "folders": {f: sorted(ids) for f, ids in sorted(listed.items())},
+            "videos": {v: records[v] for v in sorted(records) if v in wanted}}
+
+
+def _listed(cache: Path, videos: dict[str, VideoSource], folders: list[Path]) -> dict[str, list[str]]:
+    """The folders this cache holds: the earlier manifest's, with this run's folders (re)listed."""
+    listed = dict((store.read_manifest(cache) or {}).get("folders", {}))
+    for folder in folders:
+        key = str(folder.resolve())
+        listed[key] = [v for v, src in videos.items() if src.path.parent.resolve() == folder.resolve()]
+    return listed
 
 
 def _barrier(world: int) -> None:
@@ -136,20 +154,21 @@ def run(cfg: dict, workers: int = 1, resume: bool = True, verify: bool = False, 
     settings = extraction_settings(cfg)
     check_settings(settings)                    # a bad method or missing weights fails before any work
     videos = list_videos(cfg)
-    video_ids = [p.stem for p in videos]
+    video_ids = list(videos)
     cache = cache_dir(cfg)
     cache.mkdir(parents=True, exist_ok=True)
+    listed = _listed(cache, videos, video_folders(cfg))
     rank, world = dist_rank_world()
     if not resume and rank == 0:
         store.clear_journals(cache)
     records = store.known_records(cache) if resume else {}
     if rank == 0:
-        store.write_manifest(cache, _manifest(cfg, settings, records, video_ids, {}, complete=False))
-    shard = list(range(rank, len(videos), world))
-    done = {video_ids[i] for i in shard if video_ids[i] in records
-            and store.file_ok(cache, video_ids[i], records[video_ids[i]], checksum=verify)}
-    jobs = [(str(videos[i]), video_ids[i], settings, _meta_path(cfg, video_ids[i]), str(cache))
-            for i in shard if video_ids[i] not in done]
+        store.write_manifest(cache, _manifest(cfg, settings, records, listed, {}) | {"complete": False})
+    shard = video_ids[rank::world]
+    metas = {v: _meta_path(cfg, videos[v].path.stem) for v in shard}
+    done = {v for v in shard if v in records and store.file_ok(cache, v, records[v], checksum=verify)
+            and records[v].get("source") == _stamp(videos[v], metas[v])}
+    jobs = [(videos[v], v, settings, metas[v], str(cache)) for v in shard if v not in done]
     start = time.perf_counter()
     journal = store.Journal(cache, rank)
     if progress is not None:
@@ -166,13 +185,18 @@ def run(cfg: dict, workers: int = 1, resume: bool = True, verify: bool = False, 
             progress.stop()
     _barrier(world)
     records = store.known_records(cache)
-    summary = summarize(records, video_ids, time.perf_counter() - start, len(jobs))
-    manifest = _manifest(cfg, settings, records, video_ids, summary,
-                         complete=all(v in records for v in video_ids))
+    every = sorted({v for ids in listed.values() for v in ids})
+    summary = summarize(records, every, time.perf_counter() - start, len(jobs))
+    manifest = _manifest(cfg, settings, records, listed, summary)
     if rank == 0:
         store.write_manifest(cache, manifest)
     manifest["path"] = str(cache)
     return manifest
+
+
+def _stamp(src: VideoSource, meta: Path | None) -> dict:
+    stamp = source_stamp(src.path, meta)
+    return stamp | {"flip_of": src.path.stem} if src.flip else stamp
 
 
 class ProgressReporter:
@@ -254,7 +278,7 @@ def ensure_synthetic(cfg: dict, echo) -> None:
     from amuse_cli.paths import DEFAULT_SYNTH_DIR
 
     root = Path(cfg["data"]["root"])
-    if (root / cfg["data"]["videos"]).is_dir() or cfg["data"]["benchmark"] != "synthetic" \
+    if any(f.is_dir() for f in video_folders(cfg)) or cfg["data"]["benchmark"] != "synthetic" \
             or root.resolve() != Path(DEFAULT_SYNTH_DIR).resolve():
         return
     echo(f"{root} has no dataset yet: generating the synthetic benchmark first (amuse synth --out {root})")

@@ -26,9 +26,15 @@ def dataset_name(cfg: dict) -> str:
     return Path(cfg["data"]["root"]).resolve().name
 
 
+def data_root(cfg: dict) -> str:
+    return str(Path(cfg["data"]["root"]).resolve())
+
+
 def cache_dir(cfg: dict) -> Path:
-    """`<features.cache>/<basename of data.root>-<hash8>/`."""
-    return Path(cfg["features"]["cache"]) / f"{dataset_name(cfg)}-{settings_hash(extraction_settings(cfg))}"
+    """`<features.cache>/<basename of data.root>-<hash8>/`, the hash over the settings and the resolved
+    data root: two datasets whose folders share a name never share a cache."""
+    key = json.dumps({"settings": settings_hash(extraction_settings(cfg)), "data_root": data_root(cfg)})
+    return Path(cfg["features"]["cache"]) / f"{dataset_name(cfg)}-{hashlib.sha256(key.encode()).hexdigest()[:8]}"
 
 
 def window_hops(settings: dict) -> int:

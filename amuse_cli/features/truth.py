@@ -87,7 +87,8 @@ def frame_times(duration: float, frames: int) -> np.ndarray:
 def scene_truth(meta: dict, frames: int, columns: int, window_s: float = 1.0) -> dict[str, np.ndarray]:
     """Per-frame scene of a synthetic video, laid out as models/scene.py's tokens.
 
-    cols    [C, T, 3 + K]: present, centre x (0..1), playing (fraction of the window), class one-hot;
+    cols    [C, T, 3 + K]: present, centre x (0..1), seen playing (fraction of the window; mimes
+            too), class one-hot;
             one performer per column: column = floor(x * C) (the generator keeps them apart);
     classes [K, T, 5]: heard (fraction of the window), loudness, onsets, mean pitch, pitched flag;
     glob    [T, 2]: voice-over (fraction of the window), indoor.
@@ -105,9 +106,10 @@ def scene_truth(meta: dict, frames: int, columns: int, window_s: float = 1.0) ->
         for t, centre in enumerate(times):
             t0, t1 = centre - window_s / 2, centre + window_s / 2
             active = overlap(s.get("intervals", []), t0, t1) / window_s if s.get("sounding") else 0.0
-            if s.get("visible"):
+            if s.get("visible"):     # what the picture shows: a mime is seen playing, never heard
+                seen = overlap(s.get("seen_playing", s.get("intervals", [])), t0, t1) / window_s
                 c = min(columns - 1, int(s["x"] * columns))
-                cols[c, t, :3] = (1.0, s["x"], active)
+                cols[c, t, :3] = (1.0, s["x"], seen)
                 cols[c, t, 3 + k] = 1.0
             if active > 0:
                 notes = [n for n in s.get("notes", []) if t0 <= n["t"] < t1]

@@ -32,7 +32,8 @@ CLASS_SCALARS = ("k_offscreen", "k_peak", "k_frac", "k_entry", "k_exit", "k_loud
                  "k_visible", "k_sounding", "k_x", "k_entry_rank", "k_exit_rank", "k_loud_rank",
                  "k_low_rank", "k_from_first", "k_from_last", "k_from_loudest", "k_from_lowest", "k_vis_frac",
                  "k_vis_entry", "k_vis_exit")
-COL_SCALARS = ("c_present", "c_x", "c_peak", "c_frac", "c_entry", "c_exit", "c_loud", "c_rate", "c_pitch",
+COL_SCALARS = ("c_present", "c_x", "c_peak", "c_heard", "c_sound", "c_frac", "c_entry", "c_exit",
+               "c_loud", "c_rate", "c_pitch",
                "c_pitched", "c_left_of", "c_right_of", "c_entry_rank", "c_from_first", "c_from_last",
                "c_from_loudest", "c_from_lowest")
 GLOBAL_COUNTS = ("g_heard", "g_visible", "g_sounding", "g_visible_classes", "g_offscreen", "g_sources")
@@ -171,7 +172,7 @@ class GroundedReasoner(nn.Module):
                              self.raw_c(cf1), self.raw_c(cf2), self.raw_c(cf1 - cf2), g], -1)
         logits = self.head(head_in)
         nk, nc = len(CLASS_SCALARS), len(COL_SCALARS)
-        a1_cols = torch.einsum("bck,bk->bc", s["c_probs"], a1) * s["c_peak"]
+        a1_cols = torch.einsum("bck,bk->bc", s["c_probs"], a1) * s["c_sound"]
         spread = (soft_extreme(s["c_entry"], a1_cols, 0.04, True) - soft_extreme(s["c_entry"], a1_cols, 0.04, False))
         cmp = torch.cat([kf1[:, :nk] - kf2[:, :nk], kf1[:, :nk], cf1[:, :nc] - cf2[:, :nc], cf1[:, :nc], g,
                          spread.unsqueeze(-1)], -1)
@@ -197,8 +198,8 @@ class GroundedReasoner(nn.Module):
         is_a2 = torch.einsum("bck,bk->bc", s["c_probs"], a2)
         in_p1 = torch.einsum("bct,bt->bc", thirds(s["c_x"]), p1)
         in_p2 = torch.einsum("bct,bt->bc", thirds(s["c_x"]), p2)
-        first_col = (-s["c_entry"] / 0.04 + torch.log(s["c_peak"].clamp(min=1e-6))).softmax(-1)
-        last_col = (s["c_entry"] / 0.04 + torch.log(s["c_peak"].clamp(min=1e-6))).softmax(-1)
+        first_col = (-s["c_entry"] / 0.04 + torch.log(s["c_sound"].clamp(min=1e-6))).softmax(-1)
+        last_col = (s["c_entry"] / 0.04 + torch.log(s["c_sound"].clamp(min=1e-6))).softmax(-1)
         anchor_a1 = is_a1 * present
         anchor_a1 = anchor_a1 / anchor_a1.sum(-1, keepdim=True).clamp(min=1e-4)
         left_of = s["c_left_of"]
@@ -206,7 +207,7 @@ class GroundedReasoner(nn.Module):
         def delta(weights):
             return rbf(left_of - (weights * left_of).sum(-1, keepdim=True), self.deltas)
 
-        a1_sounding = is_a1 * s["c_peak"]
+        a1_sounding = is_a1 * s["c_sound"]
         pair_c = torch.cat([is_a1.unsqueeze(-1), is_a2.unsqueeze(-1), in_p1.unsqueeze(-1), in_p2.unsqueeze(-1),
                             delta(anchor_a1), delta(first_col), delta(last_col), delta(w1),
                             rbf(s["c_entry_rank"] - a1_rank, self.deltas), spread[:, None, None].expand(-1, ec.shape[1], 1),

@@ -3,7 +3,7 @@
 A scene is what perception reports per frame (the same layout whether it comes from the model's
 own streams or, in bench/ceiling.py, from the synthetic ground truth):
 
-  cols    [B, C, T, 3 + K]  per image column: performer present, its centre x (0..1), playing,
+  cols    [B, C, T, 3 + K]  per image column: performer present, its centre x (0..1), seen playing,
                             class probabilities (K = 22); one performer per column
   classes [B, K, T, 5]      per instrument class: heard, loudness, onsets, pitch, pitched
   glob    [B, T, 2]         voice-over, indoor
@@ -95,13 +95,17 @@ def summarise(cols: torch.Tensor, classes: torch.Tensor, glob: torch.Tensor) -> 
     c_entry, c_exit = first_last(playing)
     probs = cols[..., 3:].mean(2)                                     # [B, C, K] class per column
     own = probs * present.unsqueeze(-1)                               # performer of class k at c
+    # A performer sounds when it is seen playing AND its class is heard: the picture alone cannot
+    # tell a mime (or a player drowned out, or dubbed) from a player.
+    c_heard = (probs * k_peak.unsqueeze(1)).sum(-1)                   # [B, C]
+    c_sound = c_peak * c_heard
     # class facts seen on screen
     k_visible = own.sum(1)                                            # [B, K] performers of class k
-    k_sounding = (own * c_peak.unsqueeze(-1)).sum(1)
+    k_sounding = (own * c_sound.unsqueeze(-1)).sum(1)
     k_x = weighted_mean(x.unsqueeze(-1), own, dim=1)
     # when a class plays as seen on screen: the audio's view of it, from the picture (a second
     # opinion where the mixed audio is unclear; off-screen classes have none)
-    seen = own * c_peak.unsqueeze(-1)                                 # [B, C, K]
+    seen = own * c_sound.unsqueeze(-1)                                # [B, C, K]
     k_vis_frac = weighted_mean(c_frac.unsqueeze(-1), seen, dim=1)
     k_vis_entry = weighted_mean(c_entry.unsqueeze(-1), seen, dim=1)
     k_vis_exit = weighted_mean(c_exit.unsqueeze(-1), seen, dim=1)
@@ -114,9 +118,9 @@ def summarise(cols: torch.Tensor, classes: torch.Tensor, glob: torch.Tensor) -> 
     # heard with no sounding performer of its own (off screen). Two violins are two sources.
     k_offscreen = k_peak * torch.exp(-3 * k_sounding)
     src_entry = torch.cat([c_entry, k_entry], -1)
-    src_weight = torch.cat([c_peak, k_offscreen], -1)
+    src_weight = torch.cat([c_sound, k_offscreen], -1)
     earlier = soft_less(src_entry.unsqueeze(1), c_entry.unsqueeze(2), SOFT)          # [B, C, C+K]
-    c_src_rank = (earlier * src_weight.unsqueeze(1)).sum(-1) - 0.5 * c_peak            # minus itself
+    c_src_rank = (earlier * src_weight.unsqueeze(1)).sum(-1) - 0.5 * c_sound           # minus itself
     not_own = torch.cat([1 - probs.transpose(1, 2), 1 - torch.eye(k_peak.shape[1], device=k_peak.device,
                                                                    dtype=k_peak.dtype).expand(len(k_peak), -1, -1)], -1)
     earlier_k = soft_less(src_entry.unsqueeze(1), k_entry.unsqueeze(2), SOFT)         # [B, K, C+K]
@@ -137,7 +141,8 @@ def summarise(cols: torch.Tensor, classes: torch.Tensor, glob: torch.Tensor) -> 
         "k_low_rank": rank_among(k_pitch, k_peak * k_pitched, SOFT_VALUE),
         "k_from_first": k_entry - first_entry.unsqueeze(-1), "k_from_last": k_entry - last_entry.unsqueeze(-1),
         "k_from_loudest": k_loud - loudest.unsqueeze(-1), "k_from_lowest": k_pitch - lowest.unsqueeze(-1),
-        "c_present": present, "c_x": x, "c_peak": c_peak, "c_frac": c_frac, "c_entry": c_entry,
+        "c_present": present, "c_x": x, "c_peak": c_peak, "c_heard": c_heard, "c_sound": c_sound,
+        "c_frac": c_frac, "c_entry": c_entry,
         "c_exit": c_exit, "c_loud": c_loud, "c_rate": c_rate, "c_pitch": c_pitch, "c_pitched": c_pitched,
         "c_left_of": rank_among(x, present, SOFT),                     # performers to its left
         "c_right_of": rank_among(-x, present, SOFT),
@@ -145,7 +150,7 @@ def summarise(cols: torch.Tensor, classes: torch.Tensor, glob: torch.Tensor) -> 
         "c_from_first": c_entry - first_entry.unsqueeze(-1), "c_from_last": c_entry - last_entry.unsqueeze(-1),
         "c_from_loudest": c_loud - loudest.unsqueeze(-1), "c_from_lowest": c_pitch - lowest.unsqueeze(-1),
         "c_probs": probs, "own": own,
-        "g_heard": k_peak.sum(-1), "g_visible": present.sum(-1), "g_sounding": c_peak.sum(-1),
+        "g_heard": k_peak.sum(-1), "g_visible": present.sum(-1), "g_sounding": c_sound.sum(-1),
         "g_visible_classes": (1 - torch.exp(-3 * k_visible)).sum(-1),
         "g_offscreen": (k_peak * torch.exp(-3 * k_visible)).sum(-1), "g_sources": src_weight.sum(-1),
         "g_voice": glob[..., 0].amax(-1), "g_indoor": glob[..., 1].mean(-1),

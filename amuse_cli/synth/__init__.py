@@ -4,4 +4,4 @@ scene (ground truth from a seeded RNG) -> video + audio (numpy) -> writer (PyAV 
                                        -> questions (33 templates, answers from the truth, balanced)
 generate.py runs it all in parallel and writes the dataset folder and its card.
 """
-GENERATOR = "amuse-synth 1"
+GENERATOR = "amuse-synth 2"   # 2: mimes (seen playing, not heard)

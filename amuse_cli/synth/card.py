@@ -30,9 +30,11 @@ def dataset_card(summary: dict, records: list[dict]) -> str:
         "thirds of the frame), one of 22 instrument classes each, drawn with a class colour and shape; "
         "sometimes two of the same class, a visible instrument that never sounds, a source heard but "
         "not on screen (`visible: false`), a speech-like voice-over (not a source).",
-        "- Sounding is visible in one frame: a yellow glow around the instrument, white vibration marks "
+        "- Playing is visible in one frame: a yellow glow around the instrument, white vibration marks "
         "beside it and the arms on the instrument (arms hang while silent); the two playing poses "
-        "alternate on the beat.",
+        "alternate on the beat. Sounding is not: a mimed performer (`mimed: true`, about 1 in 5 whose "
+        "class is alone on screen) is seen playing (`seen_playing`) while nothing of it is heard, so "
+        "only the audio tells a mime from a player.",
         "- Indoor = wall, picture, wooden floor; outdoor = sky, sun, grass. Camera jitter of +-2 px and "
         "pixel noise, so no two frames are equal.",
         "- Each class has its own sound (Audio above; plucked, bowed, blown, struck; drum and congas unpitched) and "

@@ -20,7 +20,7 @@ from amuse_cli.synth import GENERATOR
 from amuse_cli.synth.audio import render_audio
 from amuse_cli.synth.card import dataset_card
 from amuse_cli.synth.questions import candidates, select
-from amuse_cli.synth.scene import SEGMENT_S, sample_scene, video_rng
+from amuse_cli.synth.scene import SEGMENT_S, Stream, sample_scene, video_rng
 from amuse_cli.synth.video import render_frames
 from amuse_cli.synth.writer import write_json, write_mp4
 
@@ -92,15 +92,15 @@ def assign_splits(n: int, fractions, seed: int) -> dict[int, str]:
     for i in (1, 2):
         if fractions[i] > 0 and counts[i] == 0 and counts[0] > 1:
             counts[i], counts[0] = 1, counts[0] - 1
-    order = video_rng(seed, 0, 9).permutation(n)
+    order = video_rng(seed, 0, Stream.SPLITS).permutation(n)
     names = [s for s, c in zip(SPLITS, counts) for _ in range(c)]
     return {int(v): names[k] for k, v in enumerate(order)}
 
 
 def _render(job):
     meta, path, seed, index, soundfont = job
-    frames = render_frames(meta, video_rng(seed, index, 1))
-    audio = render_audio(meta, video_rng(seed, index, 2), soundfont)
+    frames = render_frames(meta, video_rng(seed, index, Stream.PIXELS))
+    audio = render_audio(meta, video_rng(seed, index, Stream.AUDIO), soundfont)
     write_mp4(path, frames, audio, meta["fps"], tuple(meta["size"]), meta["sample_rate"])
     return meta["video_id"]
 
@@ -128,7 +128,7 @@ def plan(opts: SynthOptions) -> tuple[list[dict], dict[str, list[dict]]]:
     opts.check()
     metas = [sample_scene(opts.seed, i, float(opts.seconds), opts.fps, tuple(opts.size), opts.sample_rate)
              for i in range(opts.videos)]
-    rngs = [video_rng(opts.seed, i, 3) for i in range(opts.videos)]
+    rngs = [video_rng(opts.seed, i, Stream.QUESTIONS) for i in range(opts.videos)]
     picks = select([candidates(m, r) for m, r in zip(metas, rngs)], opts.questions_per_video,
                    opts.balanced, rngs)
     split_of = assign_splits(opts.videos, opts.split, opts.seed)

@@ -4,8 +4,8 @@ A template is asked only when its answer is unambiguous with a perceptible margi
 below). Each meaning is one docstring-like line in MEANINGS, which the dataset card prints.
 Words used throughout:
   heard     = a sound source that plays (on screen or off screen; the voice-over is not a source)
-  visible   = an instrument on screen (sounding or silent)
-  sounding  = visible and heard
+  visible   = an instrument on screen (sounding, silent, or mimed: seen playing, not heard)
+  sounding  = visible and heard (a mime is visible, not sounding)
   entry     = the start of a source's first playing interval; entries are ordered only when
               max(0.5 s, duration / 8) apart, so 8 evenly sampled frames see them apart
   louder    = higher RMS level while playing (`loudness_db`), by >= LOUD_DB

@@ -7,6 +7,7 @@ whatever the number of worker processes.
 from __future__ import annotations
 
 import math
+from enum import IntEnum
 
 import numpy as np
 
@@ -23,6 +24,7 @@ NOTES_PER_BEAT = (0.5, 1.0, 2.0)   # note density choices: rhythmic contrasts ar
 N_VISIBLE_P = {1: 0.22, 2: 0.33, 3: 0.33, 4: 0.12}
 P_DUPLICATE = 0.3             # a second performer of a class already on stage
 P_SILENT = 0.18               # a visible instrument that never sounds
+P_MIME = 0.2                  # a performer seen playing with no sound (only the audio can tell)
 P_OFFSCREEN = 0.35            # a sound source that is not on screen
 P_VOICEOVER = 0.45
 PENTATONIC = (-5, -3, 0, 2, 4, 7)   # semitones around the register centre
@@ -35,8 +37,14 @@ def position_of(x: float) -> str:
     return "left" if x < 1 / 3 else ("middle" if x < 2 / 3 else "right")
 
 
-def video_rng(seed: int, index: int, stream: int = 0) -> np.random.Generator:
-    """Independent stream per (seed, video, purpose): 0 scene, 1 pixels, 2 audio."""
+class Stream(IntEnum):
+    """Independent random streams per (seed, video, purpose): adding a purpose never shifts the others."""
+    SCENE, PIXELS, AUDIO, QUESTIONS, MIMES = 0, 1, 2, 3, 4
+    SPLITS = 9          # drawn once per set (video index 0)
+
+
+def video_rng(seed: int, index: int, stream: Stream = Stream.SCENE) -> np.random.Generator:
+    """The random stream of one (seed, video, purpose)."""
     return np.random.default_rng([seed, index, stream])
 
 
@@ -137,13 +145,20 @@ def _source(rng, sid, instrument, x, sounding, duration, beats) -> dict:
         "loudness_db": round(float(rng.uniform(*LOUDNESS_DB)), 1) if sounding else None,
         "register": register,
         "notes": _notes(rng, instrument, register, intervals, beats) if sounding else [],
+        "mimed": False,
+        "seen_playing": intervals if x is not None else [],   # when the picture shows it playing
     }
+
+
+def _mime(src: dict) -> None:
+    """Make a performer mime: the picture still shows it playing its intervals, nothing is heard."""
+    src.update(sounding=False, mimed=True, intervals=[], notes=[], loudness_db=None)
 
 
 def sample_scene(seed: int, index: int, duration: float, fps: int, size: tuple[int, int],
                  sample_rate: int) -> dict:
     """The ground truth of video `index`: performers, notes, tempo, background, voice-over."""
-    rng = video_rng(seed, index, 0)
+    rng = video_rng(seed, index, Stream.SCENE)
     tempo = _tempo(rng, duration)
     beats = beat_times(tempo)
     n_vis = int(rng.choice(list(N_VISIBLE_P), p=list(N_VISIBLE_P.values())))
@@ -158,6 +173,13 @@ def sample_scene(seed: int, index: int, duration: float, fps: int, size: tuple[i
     silent = [bool(rng.random() < P_SILENT) for _ in range(n_vis)]
     sources = [_source(rng, i, c, x, not s, duration, beats)
                for i, (c, x, s) in enumerate(zip(classes, xs, silent))]
+    # Mimes draw from their own stream so every other choice stays as it was. Only a performer
+    # whose class is alone on screen mimes: "how many violins sound" stays answerable from
+    # "which violins are seen playing" and "is a violin heard".
+    mimes = video_rng(seed, index, Stream.MIMES)
+    for src in sources:
+        if src["sounding"] and classes.count(src["instrument"]) == 1 and mimes.random() < P_MIME:
+            _mime(src)
     if rng.random() < P_OFFSCREEN or not any(s["sounding"] for s in sources):
         others = [c for c in INSTRUMENTS if c not in classes]
         sources.append(_source(rng, len(sources), str(rng.choice(others)), None, True, duration, beats))

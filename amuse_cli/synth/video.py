@@ -50,7 +50,7 @@ def render_frames(meta: dict, rng: np.random.Generator):
         t = f / meta["fps"]
         canvas = bg.copy()
         for src, x0, y0, sprites in performers:
-            playing = any(s <= t < e for s, e in src["intervals"])
+            playing = any(s <= t < e for s, e in src.get("seen_playing", src["intervals"]))
             state = "silent" if not playing else ("play0", "play1")[int(np.searchsorted(beats, t, "right")) % 2]
             rgb, mask = sprites[state]
             canvas[y0:y0 + sh, x0:x0 + sw][mask] = rgb[mask]

@@ -1,0 +1,92 @@
+"""Which videos a dataset has: its video folders (`data.videos`, one or several), and the mirrored
+copies its annotations ask for.
+
+MUSIC-AVQA ships its videos in more than one folder (the real recordings and the synthetic ones of
+the original release); v2.0's annotations also name `<id>_flip` videos, a horizontally flipped copy
+of `<id>` made for its balanced left/right questions and not always shipped as a file. Where no file
+of that name exists, the copy is made at extraction from `<id>` by mirroring its frames (the cache
+holds mono audio, so the copy's sound is the original's).
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from amuse_cli.errors import AmuseError
+
+VIDEO_SUFFIXES = (".mp4", ".mkv", ".webm", ".mov", ".avi")
+FLIP_SUFFIX = "_flip"
+SPLITS = ("train", "val", "test")
+
+
+@dataclass(frozen=True)
+class VideoSource:
+    """Where a video_id's features come from: a file, mirrored horizontally when `flip`."""
+    path: Path
+    flip: bool = False
+
+
+def video_folders(cfg: dict) -> list[Path]:
+    """data.videos (a folder name or a list of them) under data.root."""
+    names = cfg["data"]["videos"]
+    names = [names] if isinstance(names, str) else list(names or [])
+    if not names:
+        raise AmuseError("data.videos is empty; give the videos folder (or a list: data.videos=[Real,Synthetic])")
+    return [Path(cfg["data"]["root"]) / n for n in names]
+
+
+def find_video(folders: list[Path], video_id: str) -> Path | None:
+    """The file of video_id in the first folder holding it, with any known suffix."""
+    for folder in folders:
+        for suffix in VIDEO_SUFFIXES:
+            path = folder / f"{video_id}{suffix}"
+            if path.is_file():
+                return path
+    return None
+
+
+def _files(folders: list[Path], cfg: dict) -> dict[str, Path]:
+    found: dict[str, Path] = {}
+    for folder in folders:
+        if not folder.is_dir():
+            raise AmuseError(f"videos folder {folder} not found; set data.root (or --data) to a dataset holding "
+                             f"{folder.name}/, or run `amuse synth --out {cfg['data']['root']}`")
+        for p in sorted(folder.iterdir()):
+            if p.suffix.lower() not in VIDEO_SUFFIXES or not p.is_file():
+                continue
+            if p.stem in found and found[p.stem].parent != p.parent:
+                raise AmuseError(f"video {p.stem} is in two folders ({found[p.stem]} and {p}); "
+                                 f"keep one, or list only one folder in data.videos")
+            found.setdefault(p.stem, p)
+    if not found:
+        raise AmuseError(f"no videos ({', '.join(VIDEO_SUFFIXES)}) in {', '.join(map(str, folders))}; "
+                         f"check data.root / data.videos")
+    return found
+
+
+def annotation_video_ids(cfg: dict) -> set[str]:
+    """Every video_id the recipe's train/val/test files name (files that do not exist are skipped)."""
+    ids: set[str] = set()
+    for split in SPLITS:
+        path = Path(cfg["data"]["root"]) / cfg["data"][split]
+        if not path.is_file():
+            continue
+        try:
+            rows = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError) as e:
+            raise AmuseError(f"{path}: unreadable annotations ({e}); fix the file or data.{split}") from None
+        ids.update(str(r["video_id"]) for r in rows if isinstance(r, dict) and "video_id" in r)
+    return ids
+
+
+def list_videos(cfg: dict) -> dict[str, VideoSource]:
+    """video_id -> its source, sorted by id: every file of every folder, plus each `<id>_flip` the
+    annotations name that has no file but whose `<id>` has one."""
+    files = _files(video_folders(cfg), cfg)
+    videos = {v: VideoSource(p) for v, p in files.items()}
+    for vid in annotation_video_ids(cfg):
+        base = vid[:-len(FLIP_SUFFIX)] if vid.endswith(FLIP_SUFFIX) else None
+        if base is not None and vid not in files and base in files:
+            videos[vid] = VideoSource(files[base], flip=True)
+    return dict(sorted(videos.items()))
