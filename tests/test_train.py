@@ -22,6 +22,7 @@ from amuse_cli.cli import cli
 from amuse_cli.data.taxonomy import COLUMNS
 from amuse_cli.engine import checkpoint
 from amuse_cli.engine.data import GroupedBatchSampler
+from conftest import TRAIN_FAST
 
 REPO = Path(__file__).resolve().parents[1]
 TINY = str(REPO / "recipes/amuse-tiny.yaml")
@@ -125,6 +126,35 @@ def test_nan_loss_stops_naming_the_step_and_keeps_the_last_good_checkpoint(tiny_
     run = work / "checkpoints/amuse-tiny/nan"
     assert torch.load(run / "last.pt", weights_only=True)["epoch"] == 1
     assert all(torch.isfinite(t).all() for t in torch.load(run / "last.pt", weights_only=True)["model"].values())
+
+
+def test_resume_with_other_settings_is_refused_before_touching_the_run(tiny_run, tiny_features, monkeypatch):
+    run, _ = tiny_run
+    work, overrides = tiny_features
+    monkeypatch.chdir(work)
+    before = {p.name: sha(p) for p in run.iterdir() if p.is_file()}
+    result = invoke("train", TINY, *overrides, *TRAIN_FAST, "optim.lr=0.5", "--resume", run)
+    assert result.exit_code == 2 and "optim.lr=0.5" in result.output and "differs" in result.output
+    assert "Traceback" not in result.output and len(result.output.strip().splitlines()) == 1
+    assert {p.name: sha(p) for p in run.iterdir() if p.is_file()} == before
+
+
+def test_missing_videos_stop_train_before_its_folder_or_are_skipped_and_counted(tiny_features, tiny_synth,
+                                                                                tmp_path, monkeypatch):
+    work, overrides = tiny_features
+    monkeypatch.chdir(work)
+    rows = json.loads((tiny_synth / "json/avqa-train.json").read_text())
+    gone = [dict(r, video_id="00099999") for r in rows[:3]]            # v2.0's offline YouTube ids
+    (tmp_path / "train.json").write_text(json.dumps(rows + gone))
+    args = ["train", TINY, *overrides, *FAST, "train.epochs=1", f"data.train={tmp_path / 'train.json'}",
+            "--run-name", "gone", "--no-progress"]
+    result = invoke(*args)
+    assert result.exit_code == 2 and "3 train questions refer to 1 videos missing" in result.output
+    assert "data.skip_missing=true" in result.output and "Traceback" not in result.output
+    assert not (work / "checkpoints/amuse-tiny/gone").exists()
+    result = invoke(*args, "data.skip_missing=true")
+    assert result.exit_code == 0, result.output
+    assert f"skipping 3 of {len(rows) + 3} train questions: 1 videos missing" in result.output
 
 
 def test_failed_checkpoint_write_is_a_clear_error_and_keeps_earlier_files(tiny_features, monkeypatch):

@@ -1,13 +1,16 @@
 """`amuse report`: the per-question-type tables papers print, across runs."""
 import click
 
+from amuse_cli.report.reference import CHOICES
+
 
 @click.command("report")
 @click.argument("runs", nargs=-1, type=click.Path(file_okay=False))
 @click.option("--split", default="test", show_default=True)
 @click.option("--format", "fmt", default="rich", show_default=True, help="rich, md, csv, latex or json.")
 @click.option("--out", type=click.Path(dir_okay=False), help="Write the table to FILE instead of stdout.")
-@click.option("--reference", type=click.Choice(["v1", "v2", "none"]), default="none", show_default=True,
+@click.option("--reference", type=click.Choice(CHOICES), default="auto",
+              show_default=True,
               help="Add published MUSIC-AVQA rows beside runs evaluated on that dataset.")
 @click.option("--by", type=click.Choice(["type", "template", "answer"]), default="type", show_default=True,
               help="answer: also writes <run>/report/confusion-<split>-<type>.csv.")

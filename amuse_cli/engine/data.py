@@ -135,10 +135,28 @@ def with_scenes(ds: WithVideo, model, device, batch_videos: int = 16) -> Dataset
     return WithScenes(ds, scenes)
 
 
-def dataset(cfg: dict, records, cache, vocab: Vocab, skip_missing: bool = False) -> WithVideo:
+def check_videos(cfg: dict, cache, records, what: str) -> int:
+    """How many of `records` have no usable video in the cache (missing or failed). Without
+    data.skip_missing any is an error naming the first; with it, the count is printed (never silent)."""
+    missing = [r for r in records if r.video_id not in cache]
+    if not missing:
+        return 0
+    videos = sorted({r.video_id for r in missing})
+    first = missing[0]
+    why = cache.failed.get(first.video_id, "not extracted: no such file in data.videos")
+    if not cfg["data"]["skip_missing"]:
+        raise AmuseError(f"{len(missing)} {what} questions refer to {len(videos)} videos missing from the cache "
+                         f"{cache.path}, first {first.key} (video {first.video_id}: {why}); extract or fix them, "
+                         f"or skip them with data.skip_missing=true")
+    print(f"warning: skipping {len(missing)} of {len(records)} {what} questions: {len(videos)} videos missing "
+          f"or failed (first {first.video_id}: {why}; data.skip_missing=true)", flush=True)
+    return len(missing)
+
+
+def dataset(cfg: dict, records, cache, vocab: Vocab) -> WithVideo:
     from amuse_cli.data.dataset import AVQADataset
     return WithVideo(AVQADataset(records, cache, vocab, max_tokens=cfg["data"]["max_tokens"],
-                                 skip_missing=skip_missing))
+                                 skip_missing=cfg["data"]["skip_missing"]))
 
 
 def spec(cfg: dict, cache, vocab: Vocab) -> ModelSpec:

@@ -10,6 +10,7 @@ import yaml
 
 from amuse_cli import config, registry
 from amuse_cli.atomic import write_atomic
+from amuse_cli.data.releases import evaluation_header
 from amuse_cli.data.taxonomy import ANSWERS
 from amuse_cli.data.vocab import Vocab
 from amuse_cli.engine import checkpoint, data, distributed
@@ -46,15 +47,34 @@ def val_cells(preds: dict[int, list], records) -> dict:
                           for i, top in preds.items())
 
 
-def load_run(run: str | Path, which: str = "best.pt"):
-    """(cfg, vocab, checkpoint dict) of a run folder; falls back to last.pt when best.pt is missing."""
+# What `eval` / `predict` may set on a finished run: where its data and cache are, which questions,
+# how it runs. Anything else would describe a model other than the one trained.
+WHERE_PREFIXES = ("data.", "eval.")
+WHERE_KEYS = ("features.cache", "train.device", "train.num_workers", "train.precision")
+FIXED_DATA = ("data.max_tokens",)
+
+
+def load_run(run: str | Path, which: str = "best.pt", overrides=()):
+    """(cfg, vocab, checkpoint dict, its path) of a run folder, with `overrides` of where its data
+    lives (data.*, features.cache, eval.*, train.device); best.pt, else last.pt."""
     run = Path(run)
     if not (run / "config.yaml").is_file():
         raise AmuseError(f"{run} is not a run folder (no config.yaml); runs live under checkpoints/<recipe>/<run>")
-    cfg = config.resolve(yaml.safe_load((run / "config.yaml").read_text(encoding="utf-8")))
+    saved = yaml.safe_load((run / "config.yaml").read_text(encoding="utf-8"))
+    sets, removes = config.parse_overrides(overrides)
+    for key in [*_dotted(sets), *removes]:
+        if not (key.startswith(WHERE_PREFIXES) or key in WHERE_KEYS) or key in FIXED_DATA:
+            raise AmuseError(f"{key}: a finished run's model settings cannot change; only data.*, "
+                             f"features.cache, eval.*, train.device/num_workers/precision may be set")
+    cfg = config.resolve(saved, overrides)
     vocab = Vocab.load(run / "vocab.json")
     path = run / which if (run / which).is_file() else run / "last.pt"
     return cfg, vocab, checkpoint.load(path), path
+
+
+def _dotted(tree: dict, prefix: str = "") -> list[str]:
+    return [k for key, v in tree.items()
+            for k in (_dotted(v, f"{prefix}{key}.") if isinstance(v, dict) else [f"{prefix}{key}"])]
 
 
 def build_model(cfg, spec, state, device, path):
@@ -67,15 +87,16 @@ def write_jsonl(path: Path, rows) -> None:
     write_atomic(path, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
 
 
-def evaluate(run: str | Path, split: str = "test", annotations: str | None = None) -> dict:
+def evaluate(run: str | Path, split: str = "test", annotations: str | None = None, overrides=()) -> dict:
     """Answer every question; write the two files (rank 0); return the metrics object."""
     run = Path(run)
-    cfg, vocab, state, ckpt = load_run(run)
+    cfg, vocab, state, ckpt = load_run(run, overrides=overrides)
     ctx = distributed.setup(cfg["train"]["device"])
     try:
         from amuse_cli.data.dataset import open_cache
         cache = open_cache(cfg)
         records = data.load_split(cfg, split, annotations)
+        skipped = data.check_videos(cfg, cache, records, split)
         ds = data.dataset(cfg, records, cache, vocab)
         model = build_model(cfg, data.spec(cfg, cache, vocab), state, ctx.device, ckpt)
         preds = predict_dataset(model, data.with_scenes(ds, model, ctx.device), cfg, ctx)
@@ -83,14 +104,18 @@ def evaluate(run: str | Path, split: str = "test", annotations: str | None = Non
         distributed.cleanup()
     rows = []
     for i, r in enumerate(records):
-        top = [[ANSWERS[a], round(p, 6)] for a, p in preds[i]]
+        # a question skipped for its missing video (data.skip_missing) stays in the file and in every
+        # figure, unanswered and so wrong: a test figure never quietly covers fewer questions
+        top = [[ANSWERS[a], round(p, 6)] for a, p in preds.get(i, [])]
         rows.append({"key": r.key, "video_id": r.video_id, "question_id": r.question_id, "group": r.group,
                      "type": r.qtype, "template": r.template, "question": r.question, "answer": r.answer,
-                     "prediction": top[0][0], "correct": top[0][0] == r.answer, "top5": top})
+                     "prediction": top[0][0] if top else None, "correct": bool(top) and top[0][0] == r.answer,
+                     "top5": top} | ({} if top else {"skipped": "video missing from the cache"}))
     cells = accuracy_cells((r["group"], r["type"], r["correct"]) for r in rows)
-    metrics = {"split": split, "benchmark": cfg["data"]["benchmark"],
-               "annotations": str(annotations or data.split_file(cfg, split)), "questions": len(rows),
-               "checkpoint": str(ckpt), "epoch": state.get("epoch"), "cells": cells}
+    # benchmark/release: the file scored, not the recipe's training data (kept as trained_on)
+    header = evaluation_header(annotations or data.split_file(cfg, split), records, [r["correct"] for r in rows])
+    metrics = {"split": split, **header, "trained_on": cfg["data"]["benchmark"],
+               "checkpoint": str(ckpt), "epoch": state.get("epoch"), "skipped_questions": skipped, "cells": cells}
     if ctx.main:
         write_jsonl(run / f"predictions-{split}.jsonl", rows)
         write_atomic(run / f"metrics-{split}.json", json.dumps(metrics, indent=2) + "\n")

@@ -37,6 +37,40 @@ def create(cfg: dict, run_name: str | None, overwrite: bool) -> Path:
     return run
 
 
+# What a resumed run may change: how long and where it trains, how it logs. Anything else (model,
+# data, optimiser, features) would make the run's config.yaml describe a model it did not train.
+RESUMABLE = ("train.epochs", "train.device", "train.num_workers", "train.log_every", "train.keep_last",
+             "eval.batch_size")
+
+
+def _flat(cfg: dict, prefix: str = "") -> dict:
+    out = {}
+    for k, v in cfg.items():
+        if isinstance(v, dict):
+            out.update(_flat(v, f"{prefix}{k}."))
+        else:
+            out[f"{prefix}{k}"] = v
+    return out
+
+
+def check_resumable(run: Path, saved: dict, cfg: dict) -> None:
+    """AmuseError naming the settings in which cfg differs from the run's own, unless all may change."""
+    a, b = _flat(saved), _flat({**cfg, "seed": saved.get("seed")})
+    changed = sorted(k for k in set(a) | set(b) if a.get(k) != b.get(k) and k not in RESUMABLE
+                     and not k.startswith("_"))
+    if changed:
+        shown = ", ".join(f"{k}={b.get(k)!r} (run has {a.get(k)!r})" for k in changed[:3])
+        raise AmuseError(f"--resume {run}: the recipe differs from the run's config.yaml in {shown}"
+                         f"{' ...' if len(changed) > 3 else ''}; resume with the run's own settings "
+                         f"(only {', '.join(RESUMABLE)} may change) or start a new run")
+
+
+def remove_if_unfinished(run: Path) -> None:
+    """Delete a run folder that holds no checkpoint (a new run that failed before its first one)."""
+    if run.is_dir() and not any(run.glob("*.pt")):
+        shutil.rmtree(run, ignore_errors=True)
+
+
 def latest(cfg: dict) -> Path | None:
     """The run of this recipe whose last.pt is newest (for --resume auto)."""
     found = sorted(recipe_root(cfg).glob("*/last.pt"), key=lambda p: p.stat().st_mtime)

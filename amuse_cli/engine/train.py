@@ -134,9 +134,7 @@ def _resolve_run(cfg, run_name, resume, overwrite, ctx):
             run, ckpt = rundir.find_resume(cfg, resume)
             saved = yaml.safe_load((run / "config.yaml").read_text()) if (run / "config.yaml").exists() else None
             if saved is not None:
-                if config.config_hash(saved) != config.config_hash({**cfg, "seed": saved["seed"]}):
-                    print(f"warning: the recipe differs from the one {run} was started with; resuming with "
-                          f"the new one", flush=True)
+                rundir.check_resumable(run, saved, cfg)
                 cfg = {**cfg, "seed": saved["seed"]}
         else:
             run = rundir.create(cfg, run_name, overwrite)
@@ -159,7 +157,9 @@ def dry_run(cfg: dict) -> None:
     from amuse_cli.data.dataset import open_cache
     cache = open_cache(cfg)
     train_recs = data.load_split(cfg, "train")
-    data.load_split(cfg, "val")
+    for split, recs in (("train", train_recs), ("val", data.load_split(cfg, "val")),
+                        ("test", data.load_split(cfg, "test"))):
+        data.check_videos(cfg, cache, recs, split)
     # the model too: settings that only its builder can judge (e.g. a missing weights file)
     registry.create("model", cfg["model"], data.spec(cfg, cache, Vocab.build(train_recs)), where="model.name")
 
@@ -185,26 +185,39 @@ def _train(cfg, ctx, run_name, resume, overwrite, progress, argv) -> Path:
     if warn and ctx.main:
         print(warn, file=sys.stderr, flush=True)
     from amuse_cli.data.dataset import open_cache
-    cache = open_cache(cfg)  # before the run folder: a missing cache leaves nothing behind
+    # Everything that can be checked is checked before the run folder: a bad cache, annotation
+    # file or missing video leaves nothing behind, and a resumed run's files stay untouched.
+    cache = open_cache(cfg)
+    train_recs, val_recs = data.load_split(cfg, "train"), data.load_split(cfg, "val")
+    for split, recs in (("train", train_recs), ("val", val_recs)):
+        data.check_videos(cfg, cache, recs, split)
     cfg, run, ckpt = _resolve_run(cfg, run_name, resume, overwrite, ctx)
+    try:
+        return _train_in(cfg, ctx, cache, run, ckpt, train_recs, val_recs, progress, argv, warn)
+    except BaseException:
+        if ctx.main and not resume:
+            rundir.remove_if_unfinished(run)     # a new run that failed before its first checkpoint
+        raise
+
+
+def _train_in(cfg, ctx, cache, run, ckpt, train_recs, val_recs, progress, argv, warn) -> Path:
+    tc = cfg["train"]
     seed = cfg["seed"]
     seeding.seed_everything(seed + ctx.rank)
-    train_recs, val_recs = data.load_split(cfg, "train"), data.load_split(cfg, "val")
     vocab = Vocab.load(run / "vocab.json") if ckpt and (run / "vocab.json").exists() else Vocab.build(train_recs)
     log = MetricsLog(run / "metrics.jsonl", ctx.main)
-    if ctx.main:
+    train_ds, val_ds = data.dataset(cfg, train_recs, cache, vocab), data.dataset(cfg, val_recs, cache, vocab)
+    model = registry.create("model", cfg["model"], data.spec(cfg, cache, vocab), where="model.name").to(ctx.device)
+    state = checkpoint.load(ckpt) if ckpt else None
+    if state is not None:
+        checkpoint.restore(model, state, ckpt)
+    if ctx.main:                 # written once the recipe, data and checkpoint have all been accepted
         rundir.describe(run, cfg, argv)
         tmp = run / ".vocab.json.tmp"
         vocab.save(tmp)
         os.replace(tmp, run / "vocab.json")
         print(f"run folder {run}", flush=True)
-    train_ds, val_ds = data.dataset(cfg, train_recs, cache, vocab), data.dataset(cfg, val_recs, cache, vocab)
-    model = registry.create("model", cfg["model"], data.spec(cfg, cache, vocab), where="model.name").to(ctx.device)
-
-    state = checkpoint.load(ckpt) if ckpt else None
-    if state is not None:
-        checkpoint.restore(model, state, ckpt)
-    else:
+    if state is None:
         if log.enabled and log.path.exists():  # a run restarted from scratch starts its log again
             log.path.unlink()
         if hasattr(model, "fit_prior"):

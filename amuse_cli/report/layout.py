@@ -26,32 +26,82 @@ def stale_metrics(run) -> list[str]:
         (saved[c].get("acc") or 0.0) - (mine[c]["acc"] or 0.0)) > 0.005)]
 
 
+def files_caption(rows: list[dict]) -> str:
+    """`file avqa-test.json, 9,129 questions` for the files a table's runs were scored on."""
+    files = []
+    for r in rows:
+        files += [f for f in r.get("files", []) if f not in files]
+    texts = [f"{f['name']}, {f['questions']:,} questions" if isinstance(f.get("questions"), int) else f["name"]
+             for f in files]
+    return f"; file {' | '.join(texts)}" if texts else ""
+
+
+def add_published(table: Table, version: str) -> list[dict]:
+    """Published blocks of one --reference version under a table's runs; returns them."""
+    pubs = ref.published(version)
+    for pub in pubs:
+        table.add("section", [f"Published: {pub['title']}", ref.source_line(pub)])
+        for p in pub["rows"]:
+            table.add("published", [p["method"], "", *(p["cells"][c] for c in COLUMNS)])
+    return pubs
+
+
+def reference_note(reference: str, bench: str, version: str | None) -> str | None:
+    """Why no published rows sit beside runs on `bench` (None when nothing needs saying)."""
+    if reference in ("none", "auto") and version is None:
+        return None
+    if version is None:
+        return (f"published {ref.VERSIONS[reference]} rows are not shown beside runs on '{bench}' data (the "
+                f"release of the file they were evaluated on); they compare only with runs evaluated on "
+                f"{ref.VERSIONS[reference]}")
+    if not ref.published(version):
+        return (f"no published {ref.VERSIONS[version]} rows are shipped (none found with a citable source); "
+                f"runs on '{bench}' are shown alone")
+    return None
+
+
+def head_tail_table(groups, split: str) -> Table | None:
+    """MUSIC-AVQA-R: accuracy on the head (frequent-answer) and tail (rare-answer) questions."""
+    rows = [r for r in (tables.head_tail_row(g) for g in groups) if r]
+    if not rows:
+        return None
+    table = Table(f"MUSIC-AVQA-R head / tail accuracy (%), {split} split", ["Run", "Head", "Tail", "Head n", "Tail n"])
+    for r in rows:
+        table.add("run", [r["name"], r["head"], r["tail"], r["head"]["n"], r["tail"]["n"]])
+    for labels in dict.fromkeys(r["labels"] for r in rows):
+        table.add("section", ["Head/tail labels", labels])
+    return table
+
+
 def type_report(groups, reference: str = "none", ci: bool = False) -> Report:
-    """The papers' table; runs on different benchmarks go to separate tables, never side by side."""
+    """The papers' table; runs on different releases go to separate tables, never side by side.
+
+    reference: "auto" puts each release's published rows beside it; v1, v2, v2-bias or r only that
+    dataset's; "none" none."""
     rows = [tables.type_row(g, ci=ci) for g in groups]
     report = Report([], {"runs": rows})
     split = rows[0]["split"]
     shown = []
     for bench, brows in _by_benchmark(rows).items():
-        table = Table(f"Accuracy (%) per question type, {split} split, benchmark: {bench}",
-                      ["Run", "Seeds", *COLUMNS])
+        table = Table(f"Accuracy (%) per question type, {split} split, benchmark: {ref.describe(bench)}"
+                      f"{files_caption(brows)}", ["Run", "Seeds", *COLUMNS])
         for r in brows:
             table.add("run", [r["name"], r["seeds"], *(r["cells"][c] for c in COLUMNS)])
         counts = {tuple(r["cells"][c]["n"] for c in COLUMNS) for r in brows}
         for r in (brows if len(counts) > 1 else brows[:1]):  # one footer unless question sets differ
             label = "Questions" if len(counts) == 1 else f"Questions ({r['name']})"
             table.add("footer", [label, "", *(r["cells"][c]["n"] for c in COLUMNS)])
-        if reference != "none" and bench == ref.VERSIONS[reference]:
-            for pub in ref.published(reference):
-                table.add("section", [f"Published: {pub['title']}", f"Source: {pub['source']}" + (f"; {pub['note']}" if pub.get("note") else "")])
-                for p in pub["rows"]:
-                    table.add("published", [p["method"], "", *(p["cells"][c] for c in COLUMNS)])
-                shown.append(pub)
+        version = ref.version_for(bench, reference)
+        if version:
+            shown += [p for p in add_published(table, version) if p not in shown]
         report.tables.append(table)
-        if reference != "none" and bench != ref.VERSIONS[reference]:
-            report.notes.append(f"published {ref.VERSIONS[reference]} rows are not shown beside runs on "
-                                f"'{bench}' data (their data.benchmark); they compare only with runs "
-                                f"evaluated on {ref.VERSIONS[reference]}")
+        note = reference_note(reference, bench, version)
+        if note:
+            report.notes.append(note)
+    extra = head_tail_table(groups, split)
+    if extra:
+        report.tables.append(extra)
+        report.data["head_tail"] = [r for r in (tables.head_tail_row(g) for g in groups) if r]
     for run in (r for g in groups for r in g):
         bad = stale_metrics(run)
         if bad:

@@ -2,7 +2,8 @@
 
 A run folder (docs/INTERFACES.md §3) holds `config.yaml` and, after `amuse eval`,
 `predictions-<split>.jsonl` and `metrics-<split>.json`. The report recomputes every number from
-the predictions file; the metrics file is only read for its header (benchmark, annotations).
+the predictions file; the metrics file is only read for its header (the evaluated file and its
+release, MUSIC-AVQA-R head/tail accuracy).
 """
 from __future__ import annotations
 
@@ -33,7 +34,20 @@ class Run:
 
     @property
     def benchmark(self) -> str:
-        return str((self.config.get("data") or {}).get("benchmark") or self.metrics.get("benchmark") or "synthetic")
+        """What the run was scored on: the release `amuse eval` identified from the evaluated file;
+        for runs evaluated before releases were recorded, the metrics' or recipe's data.benchmark."""
+        release = self.metrics.get("release") or {}
+        if release.get("id") and release["id"] != "unknown":
+            return str(release["id"])
+        return str(self.metrics.get("benchmark") or (self.config.get("data") or {}).get("benchmark") or "synthetic")
+
+    @property
+    def evaluated_file(self) -> dict | None:
+        """{"name", "questions", "sha256"} of the annotation file scored, when the metrics say."""
+        if not self.metrics.get("annotations"):
+            return None
+        return {"name": Path(self.metrics["annotations"]).name, "questions": self.metrics.get("questions"),
+                "sha256": self.metrics.get("sha256")}
 
     @property
     def recipe(self) -> str:
@@ -128,7 +142,7 @@ def find_run_dirs(roots, split: str) -> list[Path]:
 
 
 def group_by_recipe(runs: list[Run]) -> list[list[Run]]:
-    """Runs sharing config_hash (same recipe, any seed) and benchmark, in first-seen order."""
+    """Runs sharing config_hash (same recipe, any seed) and evaluated release, in first-seen order."""
     groups: dict[tuple, list[Run]] = {}
     for run in runs:
         groups.setdefault((run.config_hash, run.benchmark, run.split), []).append(run)

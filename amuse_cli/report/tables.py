@@ -96,8 +96,39 @@ def type_row(runs, ci: bool = False) -> dict:
             cell["ci"] = intervals[col]
         cells[col] = cell
     return {"name": row_name(runs), "split": runs[0].split, "seeds": len(runs),
-            "benchmark": runs[0].benchmark, "recipe": runs[0].recipe,
+            "benchmark": runs[0].benchmark, "files": evaluated_files(runs), "recipe": runs[0].recipe,
             "seed_values": [r.seed for r in runs], "runs": [r.name for r in runs], "cells": cells}
+
+
+def evaluated_files(runs) -> list[dict]:
+    """The distinct annotation files the runs were scored on (name, questions, sha256)."""
+    out = []
+    for f in (r.evaluated_file for r in runs):
+        if f and f not in out:
+            out.append(f)
+    return out
+
+
+def _part_acc(cells: dict) -> float | None:
+    avg = cells.get("Avg") or {}
+    return 100.0 * avg["correct"] / avg["n"] if avg.get("n") else None
+
+
+def head_tail_row(runs) -> dict | None:
+    """MUSIC-AVQA-R head / tail accuracy (the Avg over each subset) from the runs' metrics files,
+    mean (and std) over seeds; None when no run recorded it."""
+    parts = [r.metrics.get("head_tail") for r in runs]
+    if not any(parts):
+        return None
+    row = {"name": row_name(runs), "labels": next(p["labels"] for p in parts if p)}
+    for part in ("head", "tail"):
+        mean, std = _mean_std([_part_acc(p[part]) if p else None for p in parts])
+        cell = {"acc": None if mean is None else round(mean, 2),
+                "n": next((p[part]["Avg"]["n"] for p in parts if p), 0)}
+        if len(runs) > 1:
+            cell["std"] = None if std is None else round(std, 2)
+        row[part] = cell
+    return row
 
 
 def template_of(record: dict) -> str:
@@ -132,12 +163,15 @@ def template_row(runs) -> dict:
     return {"name": row_name(runs), "split": runs[0].split, "seeds": len(runs), "templates": templates}
 
 
+NO_VIDEO = "(no video)"     # the prediction of a question skipped for its missing video
+
+
 def answer_report(run) -> dict:
     """scikit-learn's per-answer precision/recall/F1 (percent) and a confusion matrix per type."""
     from sklearn.metrics import classification_report, confusion_matrix
 
     y_true = [p["answer"] for p in run.predictions]
-    y_pred = [p["prediction"] for p in run.predictions]
+    y_pred = [p["prediction"] or NO_VIDEO for p in run.predictions]
     rank = {a: i for i, a in enumerate(ANSWERS)}
     labels = sorted(set(y_true) | set(y_pred), key=lambda a: (rank.get(a, len(rank)), a))
     rep = classification_report(y_true, y_pred, labels=labels, output_dict=True, zero_division=0)
@@ -149,7 +183,7 @@ def answer_report(run) -> dict:
         rows = [p for p in run.predictions if type_column(p["group"], p["type"]) == col]
         if not rows:
             continue
-        t, q = [p["answer"] for p in rows], [p["prediction"] for p in rows]
+        t, q = [p["answer"] for p in rows], [p["prediction"] or NO_VIDEO for p in rows]
         lab = sorted(set(t) | set(q), key=lambda a: (rank.get(a, len(rank)), a))
         confusion[col] = {"labels": lab, "matrix": confusion_matrix(t, q, labels=lab).tolist()}
     return {"name": run.name, "split": run.split, "answers": answers, "confusion": confusion}
