@@ -76,9 +76,11 @@ DEFAULTS: dict = {
         "segment_seconds": 3.0,       # rhythm/source label segments (released code: 3 s; paper: 6 s)
         "segments": 20,               # label segments per clip (fixed shape, masked): 20 x 3 s = 60 s
         "rhythm_theta": 0.25,         # tempo-change threshold as a fraction of mean BPM (paper 0.25)
-        "source_method": "meta",      # meta (synthetic ground truth) | tagger (PANNs-style weights)
+        "source_method": "meta",      # meta (synthetic truth) | tagger (PANNs-style weights) | none
         "tagger_weights": None,       # file path for source_method=tagger
         "tagger_threshold": 0.2,
+        "device": "auto",             # where the tagger runs: auto (CUDA if present) | cpu | cuda[:N];
+                                      # not part of the cache's identity (same labels within float error)
         "encoder": None,              # optional pooled frame embeddings: resnet18 | swin_v2_t
         "encoder_weights": None,      # DEFAULT | file path
     },

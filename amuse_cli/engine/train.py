@@ -147,6 +147,14 @@ def _resolve_run(cfg, run_name, resume, overwrite, ctx):
     return cfg, Path(run), (Path(ckpt) if ckpt else None)
 
 
+def check_source_labels(cfg: dict) -> None:
+    """The source branch learns from the cache's source labels: none to learn from is an error."""
+    if cfg["features"]["source_method"] == "none" and (cfg["model"] or {}).get("source"):
+        raise AmuseError("features.source_method=none gives no source labels, which the source branch "
+                         "(model.source=true) learns from; set model.source=false, or label sources with "
+                         "features.source_method=tagger features.tagger_weights=<Cnn14_16k .pth>")
+
+
 def dry_run(cfg: dict) -> None:
     """Recipe, device, precision, cache, annotation files and model settings checked; nothing trained or written."""
     device = distributed.pick_device(cfg["train"]["device"])
@@ -154,6 +162,7 @@ def dry_run(cfg: dict) -> None:
     warn = cpu_warning(cfg, device)
     if warn:
         print(warn, file=sys.stderr, flush=True)
+    check_source_labels(cfg)
     from amuse_cli.data.dataset import open_cache
     cache = open_cache(cfg)
     train_recs = data.load_split(cfg, "train")
@@ -187,6 +196,7 @@ def _train(cfg, ctx, run_name, resume, overwrite, progress, argv) -> Path:
     from amuse_cli.data.dataset import open_cache
     # Everything that can be checked is checked before the run folder: a bad cache, annotation
     # file or missing video leaves nothing behind, and a resumed run's files stay untouched.
+    check_source_labels(cfg)
     cache = open_cache(cfg)
     train_recs, val_recs = data.load_split(cfg, "train"), data.load_split(cfg, "val")
     for split, recs in (("train", train_recs), ("val", val_recs)):

@@ -151,8 +151,10 @@ def _barrier(world: int) -> None:
 
 def run(cfg: dict, workers: int = 1, resume: bool = True, verify: bool = False, progress=None) -> dict:
     """Extract the dataset of `cfg` into its cache; returns the manifest (summary inside)."""
-    settings = extraction_settings(cfg)
-    check_settings(settings)                    # a bad method or missing weights fails before any work
+    settings = extraction_settings(cfg)         # what the cache is named after and its manifest records
+    job_settings = {**settings, "device": cfg["features"]["device"]}
+    check_settings(job_settings)                # a bad method or missing weights fails before any work
+    workers = _workers_that_fit(job_settings, workers)
     videos = list_videos(cfg)
     video_ids = list(videos)
     cache = cache_dir(cfg)
@@ -168,7 +170,7 @@ def run(cfg: dict, workers: int = 1, resume: bool = True, verify: bool = False, 
     metas = {v: _meta_path(cfg, videos[v].path.stem) for v in shard}
     done = {v for v in shard if v in records and store.file_ok(cache, v, records[v], checksum=verify)
             and records[v].get("source") == _stamp(videos[v], metas[v])}
-    jobs = [(videos[v], v, settings, metas[v], str(cache)) for v in shard if v not in done]
+    jobs = [(videos[v], v, job_settings, metas[v], str(cache)) for v in shard if v not in done]
     start = time.perf_counter()
     journal = store.Journal(cache, rank)
     if progress is not None:
@@ -192,6 +194,21 @@ def run(cfg: dict, workers: int = 1, resume: bool = True, verify: bool = False, 
         store.write_manifest(cache, manifest)
     manifest["path"] = str(cache)
     return manifest
+
+
+def _workers_that_fit(settings: dict, workers: int) -> int:
+    """Fewer worker processes when each one's tagger would not fit in free memory (said so)."""
+    if settings["source_method"] != "tagger" or workers <= 1:
+        return workers
+    from amuse_cli.features import sources
+    device = str(sources.tagger_device(settings["device"]))
+    fit = sources.max_tagger_workers(settings["tagger_weights"], device=device, segments=settings["segments"],
+                                     segment_seconds=settings["segment_seconds"])
+    if fit < workers:
+        print(f"using {fit} of {workers} workers: each holds a tagger and more would not fit in free memory",
+              flush=True)
+    sources.release_taggers()      # the copy check_settings loaded; each worker loads (maps) its own
+    return min(workers, fit)
 
 
 def _stamp(src: VideoSource, meta: Path | None) -> dict:
