@@ -54,3 +54,23 @@ def test_missing_video_is_one_line_and_templates_are_recognised(tiny_run, tmp_pa
     assert result.exit_code == 2 and "not found" in result.output and "Traceback" not in result.output
     assert match_template("Is the violin louder than the cello".split()) >= 0
     assert match_template("Is the banana louder than the cello".split()) == -1
+
+
+def test_predict_batch_finds_any_video_suffix_and_makes_flips(tiny_run, tiny_synth, tmp_path):
+    run, _ = tiny_run
+    records = json.loads((tiny_synth / "json/avqa-test.json").read_text())[:2]
+    videos = tmp_path / "videos"
+    videos.mkdir()
+    first, second = records[0]["video_id"], records[1]["video_id"]
+    (videos / f"{first}.mkv").write_bytes((tiny_synth / "videos" / f"{first}.mp4").read_bytes())   # mp4 inside
+    (videos / f"{second}.mp4").write_bytes((tiny_synth / "videos" / f"{second}.mp4").read_bytes())
+    records[1] = dict(records[1], video_id=f"{second}_flip")             # v2.0's mirrored copy, no file
+    (tmp_path / "q.json").write_text(json.dumps(records))
+    result = CliRunner().invoke(cli, ["predict", str(run), "--annotations", str(tmp_path / "q.json"),
+                                      "--videos", str(videos)])
+    assert result.exit_code == 0, result.output
+    assert "2 answered" in result.output and "0 failed" in result.output
+    from amuse_cli.engine.predict import Predictor
+    pred = Predictor(run)
+    plain = pred.video(videos / f"{second}.mp4")["frames"].copy()
+    assert (pred.video(videos / f"{second}.mp4", flip=True)["frames"] == plain[..., ::-1]).all()

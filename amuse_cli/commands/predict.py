@@ -6,10 +6,11 @@ from amuse_cli.errors import AmuseError
 
 @click.command("predict")
 @click.argument("run", type=click.Path(file_okay=False))
-@click.option("--video", type=click.Path(dir_okay=False))
-@click.option("--question")
+@click.option("--video", type=click.Path(dir_okay=False), help="One video file (with --question).")
+@click.option("--question", help="A question in words, e.g. \"Which instrument sounds first?\"")
 @click.option("--annotations", type=click.Path(dir_okay=False), help="Answer every record of this file.")
-@click.option("--videos", type=click.Path(file_okay=False), help="Folder of <video_id>.mp4 for --annotations.")
+@click.option("--videos", type=click.Path(file_okay=False), help="Folder of the videos --annotations names (<video_id>.mp4/.mkv/...; <id>_flip is "
+                   "made from <id> when it has no file).")
 def command(run, video, question, annotations, videos):
     """Print the answer and top-5 probabilities.
 

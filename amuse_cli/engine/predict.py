@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from types import SimpleNamespace
 
 import torch
 
@@ -11,6 +12,7 @@ from amuse_cli.data.taxonomy import ANSWERS, PLACEHOLDERS, TEMPLATE_IDS
 from amuse_cli.engine import data
 from amuse_cli.engine.evaluate import TOP_K, build_model, load_run
 from amuse_cli.errors import AmuseError
+from amuse_cli.features.videos import video_source
 
 
 def match_template(words: list[str]) -> int:
@@ -33,13 +35,9 @@ class Predictor:
         self.run, self.warn = Path(run), warn
         self.cfg, self.vocab, state, ckpt = load_run(run)
         self.settings = extraction_settings(self.cfg)
-        shapes = array_shapes(self.settings)
-
-        class _Shapes:  # what data.spec reads from a cache
-            pass
-        cache = _Shapes()
-        cache.shapes = shapes
-        self.model = build_model(self.cfg, data.spec(self.cfg, cache, self.vocab), state, torch.device("cpu"), ckpt)
+        shapes_only = SimpleNamespace(shapes=array_shapes(self.settings))   # all data.spec reads of a cache
+        self.model = build_model(self.cfg, data.spec(self.cfg, shapes_only, self.vocab), state,
+                                 torch.device("cpu"), ckpt)
         self.arrays: dict[str, dict] = {}
 
     def _meta(self, video: Path) -> dict | None:
@@ -49,14 +47,14 @@ class Predictor:
                 return json.loads(f.read_text(encoding="utf-8"))
         return None
 
-    def video(self, path: str | Path) -> dict:
+    def video(self, path: str | Path, flip: bool = False) -> dict:
         from amuse_cli.features.extract import extract_video
         path = Path(path)
         if not path.is_file():
-            raise AmuseError(f"video {path} not found; give an existing .mp4 with --video")
-        key = str(path.resolve())
+            raise AmuseError(f"video {path} not found; give an existing video file with --video")
+        key = (str(path.resolve()), flip)
         if key not in self.arrays:
-            arrays = extract_video(path, self.settings, self._meta(path))
+            arrays = extract_video(path, self.settings, self._meta(path), flip=flip)
             self.arrays = {key: arrays}  # keep one video: batches come grouped by video
         return self.arrays[key]
 
@@ -70,8 +68,8 @@ class Predictor:
         return self.vocab.encode(fixed, self.cfg["data"]["max_tokens"]), match_template(words)
 
     @torch.inference_mode()
-    def answer(self, video: str | Path, question: str) -> list[tuple[str, float]]:
-        arrays = self.video(video)
+    def answer(self, video: str | Path, question: str, flip: bool = False) -> list[tuple[str, float]]:
+        arrays = self.video(video, flip)
         ids, template = self.tokens(question)
         batch = {k: torch.from_numpy(v.astype("float32") if k == "logmel" else v)[None] for k, v in arrays.items()}
         batch.update(question=torch.tensor([ids]), template=torch.tensor([template]), index=torch.tensor([0]),
@@ -85,9 +83,11 @@ def predict_batch(run, annotations, videos, echo=print) -> int:
     pred = Predictor(run, warn=echo)
     records = load_annotations(annotations, strict=pred.cfg["data"]["strict"], free_text=True)
     failures, correct = [], 0
+    folders = [Path(videos)]
     for r in sorted(records, key=lambda r: r.video_id):
         try:
-            top = pred.answer(Path(videos) / f"{r.video_id}.mp4", r.question)
+            src = video_source(folders, r.video_id)
+            top = pred.answer(src.path, r.question, src.flip)
         except AmuseError as e:
             failures.append(f"{r.key}: {e}")
             continue

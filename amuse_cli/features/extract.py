@@ -79,10 +79,11 @@ def extract_with_info(path: str | Path, settings: dict, meta: dict | None = None
     return arrays, info
 
 
-def extract_video(path: str | Path, settings: dict, meta: dict | None = None) -> dict[str, np.ndarray]:
+def extract_video(path: str | Path, settings: dict, meta: dict | None = None,
+                  flip: bool = False) -> dict[str, np.ndarray]:
     """The cached arrays of one video (as `amuse predict` needs them), shapes from settings.array_shapes.
 
     Source labels are training targets only, so without ground truth the `meta` labeler gives zeros
     here instead of failing (the cache, built for training, does fail).
     """
-    return extract_with_info(path, settings, meta, strict_sources=False)[0]
+    return extract_with_info(path, settings, meta, strict_sources=False, flip=flip)[0]

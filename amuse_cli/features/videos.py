@@ -46,6 +46,20 @@ def find_video(folders: list[Path], video_id: str) -> Path | None:
     return None
 
 
+def video_source(folders: list[Path], video_id: str) -> VideoSource:
+    """The file of one video_id (any known suffix), or `<id>`'s mirrored for an `<id>_flip` with no
+    file of its own; AmuseError naming the folders otherwise."""
+    path = find_video(folders, video_id)
+    if path is not None:
+        return VideoSource(path)
+    if video_id.endswith(FLIP_SUFFIX):
+        base = find_video(folders, video_id[:-len(FLIP_SUFFIX)])
+        if base is not None:
+            return VideoSource(base, flip=True)
+    raise AmuseError(f"video {video_id} not found in {', '.join(map(str, folders))} "
+                     f"(looked for {'/'.join(VIDEO_SUFFIXES)}); check --videos")
+
+
 def _files(folders: list[Path], cfg: dict) -> dict[str, Path]:
     found: dict[str, Path] = {}
     for folder in folders:
