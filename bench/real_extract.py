@@ -1,0 +1,176 @@
+"""Extraction of real-format MUSIC-AVQA stand-ins with the source tagger, as docs/real-data.md runs it.
+
+Stand-ins have the real videos' format (60 s, 25 fps, 640x360 H.264, stereo AAC at 44.1 kHz) and
+real video ids from ../shared/data/music-avqa/ split over the two official folder names; the
+tagger has the release's size (Cnn14 width 64, random weights: timing and memory do not depend on
+the values). One stand-in is encoded and copied under every id (decoding cost does not depend on
+which pixels are decoded). Runs `amuse extract-features recipes/music-avqa.yaml` verbatim with the
+guide's two overrides, timing the whole run and polling the resident memory of the process tree
+(parent and workers together), and writes bench/results/real_extract.json with the estimate for
+the whole MUSIC-AVQA (9,288 videos).
+
+    python bench/real_extract.py                      # 100 videos, --workers 2
+    python bench/real_extract.py --videos 20 --workers 1
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+OUT = ROOT / "bench" / "results" / "real_extract.json"
+ANNOTATIONS = ROOT.parent / "shared" / "data" / "music-avqa" / "avqa-test.json"
+MUSIC_AVQA_VIDEOS = 9288
+SECONDS, FPS, SIZE, RATE = 60.0, 25, (640, 360), 44100
+
+
+def stand_in(path: Path, seed: int = 0) -> None:
+    """A 60 s clip in the real videos' format: moving blocks and a stereo tone pattern with onsets."""
+    rng = np.random.default_rng(seed)
+    w, h = SIZE
+    with av.open(str(path), "w") as c:
+        vs = c.add_stream("libx264", rate=FPS)
+        vs.width, vs.height, vs.pix_fmt = w, h, "yuv420p"
+        as_ = c.add_stream("aac", rate=RATE, layout="stereo")
+        base = rng.integers(0, 255, (h // 8, w // 8, 3), dtype=np.uint8)
+        for k in range(int(SECONDS * FPS)):
+            img = np.repeat(np.repeat(np.roll(base, k, axis=1), 8, 0), 8, 1)
+            frame = av.VideoFrame.from_ndarray(img, format="rgb24")
+            for p in vs.encode(frame):
+                c.mux(p)
+        for p in vs.encode():
+            c.mux(p)
+        t = np.arange(int(SECONDS * RATE)) / RATE
+        beat = (t * 2.0) % 1.0                                        # 120 BPM attacks
+        tone = 0.2 * np.sin(2 * np.pi * 440 * t) * np.exp(-6 * beat)
+        audio = np.stack([tone, 0.7 * tone]).astype(np.float32)
+        step = 1024
+        for i in range(0, audio.shape[1], step):
+            frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(audio[:, i:i + step]), format="fltp",
+                                               layout="stereo")
+            frame.sample_rate, frame.pts, frame.time_base = RATE, i, Fraction(1, RATE)
+            for p in as_.encode(frame):
+                c.mux(p)
+        for p in as_.encode():
+            c.mux(p)
+
+
+def real_ids(n: int) -> list[str]:
+    seen: dict[str, None] = {}
+    for r in json.loads(ANNOTATIONS.read_text()):
+        seen.setdefault(str(r["video_id"]), None)
+        if len(seen) == n:
+            break
+    return list(seen)
+
+
+def dataset(work: Path, n: int) -> Path:
+    root = work / "MUSIC-AVQA"
+    shutil.rmtree(root, ignore_errors=True)
+    one = work / "stand-in.mp4"
+    if not one.is_file():
+        stand_in(one)
+    folders = ("MUSIC-AVQA-videos-Real", "MUCIS-AVQA-videos-Synthetic")
+    for f in folders:
+        (root / f).mkdir(parents=True)
+    for i, vid in enumerate(real_ids(n)):
+        os.link(one, root / folders[i % 2] / f"{vid}.mp4")           # one file's bytes, many names
+    return root
+
+
+def tree_rss_mb(pid: int) -> float:
+    """Resident memory of pid and all its descendants (MB), from /proc."""
+    children: dict[int, list[int]] = {}
+    for d in Path("/proc").iterdir():
+        if d.name.isdigit():
+            try:
+                ppid = int((d / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(ppid, []).append(int(d.name))
+    total, todo = 0.0, [pid]
+    while todo:
+        p = todo.pop()
+        todo += children.get(p, [])
+        try:
+            for line in Path(f"/proc/{p}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1]) / 1024
+        except OSError:
+            pass
+    return total
+
+
+def run(cmd: list[str], env: dict) -> tuple[float, float, str]:
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    peak = [0.0]
+
+    def poll():
+        while proc.poll() is None:
+            peak[0] = max(peak[0], tree_rss_mb(proc.pid))
+            time.sleep(0.2)
+    watcher = threading.Thread(target=poll, daemon=True)
+    watcher.start()
+    out = proc.communicate()[0]
+    watcher.join()
+    if proc.returncode != 0:
+        sys.exit(f"extract-features failed:\n{out[-2000:]}")
+    return time.perf_counter() - start, peak[0], out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--videos", type=int, default=100)
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--work", default="/tmp/amuse-real-extract")
+    ap.add_argument("--out", default=str(OUT))
+    args = ap.parse_args()
+    work = Path(args.work)
+    work.mkdir(parents=True, exist_ok=True)
+    sys.path.insert(0, str(ROOT))
+    import torch
+
+    from amuse_cli.features import sources
+    weights = work / "cnn14_random_width64.pth"
+    if not weights.is_file():
+        torch.save({"model": sources.Cnn14(width=64).state_dict()}, weights)
+    root = dataset(work, args.videos)
+    shutil.rmtree(work / "cache", ignore_errors=True)
+    cmd = [sys.executable, "-m", "amuse_cli", "extract-features", "recipes/music-avqa.yaml", f"data.root={root}",
+           f"features.tagger_weights={weights}", f"features.cache={work / 'cache'}", "--workers", str(args.workers),
+           "--no-progress"]
+    seconds, peak_mb, log = run(cmd, {**os.environ, "OMP_NUM_THREADS": "1"})
+    manifest = json.loads(next((work / "cache").glob("MUSIC-AVQA-*/manifest.json")).read_text())
+    ok = manifest["summary"]["videos_ok"]
+    per_video = seconds / max(ok, 1)
+    result = {
+        "what": "amuse extract-features recipes/music-avqa.yaml (tagger at release size) on real-format "
+                "stand-ins: 60 s, 25 fps, 640x360 H.264, stereo AAC 44.1 kHz, real ids, official folder names",
+        "machine": {"cpus": os.cpu_count(), "torch_threads_per_worker": 1, "cuda": torch.cuda.is_available()},
+        "videos": args.videos, "videos_ok": ok, "workers": args.workers,
+        "wall_s": round(seconds, 1), "s_per_video": round(per_video, 3),
+        "core_s_per_video": round(per_video * args.workers, 3),
+        "peak_rss_gb_all_processes": round(peak_mb / 1024, 3),
+        "mb_per_video_cache": manifest["summary"]["mb_per_video"],
+        "estimate_music_avqa_hours": {f"{w} workers": round(MUSIC_AVQA_VIDEOS * per_video * args.workers / w / 3600, 2)
+                                      for w in (2, 8, 16)},
+        "command": " ".join(cmd[1:]),
+    }
+    Path(args.out).write_text(json.dumps(result, indent=1) + "\n")
+    print(json.dumps(result, indent=1))
+
+
+if __name__ == "__main__":
+    main()
