@@ -98,6 +98,8 @@ DEFAULTS: dict = {
         "lr": 3.0e-3,
         "batch_size": 16,
         "columns": 4,                 # image columns the visual head reports (one performer each)
+        "audio_epochs": 24,           # then the audio head alone on the frozen stream (heard classes)
+        "init": None,                 # start from this perception file (pretrain.epochs=0: refit only)
     },
     "train": {
         "epochs": 30,

@@ -29,7 +29,7 @@ def perception(tiny_features, tiny_synth):
     out = work / "pretrained" / "perception.pt"
     torch.set_num_threads(1)
     result = invoke("pretrain", TINY, *overrides, f"pretrain.root={tiny_synth}", "pretrain.epochs=1",
-                    "pretrain.batch_size=4", "--out", out)
+                    "pretrain.audio_epochs=2", "pretrain.batch_size=4", "--out", out)
     assert result.exit_code == 0, result.output
     return out
 
@@ -40,6 +40,20 @@ def test_pretrain_writes_a_perception_file(perception):
     assert state["config"]["columns"] == 4 and state["config"]["image_size"] == 64
     assert set(state["held_out"]) == {"present_acc", "class_acc", "playing_acc", "heard_f1"}
     assert {"visual", "audio", "scene_visual", "scene_audio"} <= set(state)
+
+
+def test_audio_refit_from_a_file_changes_only_the_audio_head(perception, tiny_features, tiny_synth, tmp_path):
+    _, overrides = tiny_features
+    out = tmp_path / "refit.pt"
+    result = invoke("pretrain", TINY, *overrides, f"pretrain.root={tiny_synth}", "pretrain.epochs=0",
+                    "pretrain.audio_epochs=2", f"pretrain.init={perception}", "--out", out, "--no-progress")
+    assert result.exit_code == 0, result.output
+    before, after = torch.load(perception, weights_only=True), torch.load(out, weights_only=True)
+    for part in ("visual", "audio", "scene_visual"):
+        assert all(torch.equal(before[part][k], after[part][k]) for k in before[part]), part
+    assert any(not torch.equal(before["scene_audio"][k], after["scene_audio"][k]) for k in before["scene_audio"])
+    assert after["trained_on"]["init"] == str(perception) and after["trained_on"]["audio_epochs"] == 2
+    assert after["trained_on"]["init_trained_on"]["epochs"] == 1 and "heard_f1" in after["held_out"]
 
 
 def test_grounded_trains_and_evaluates_on_every_test_question(perception, tiny_features, tiny_synth):

@@ -96,40 +96,55 @@ def scene_from_logits(col_logits, indoor_logit, class_logits, voice_logit, b: in
     return {"cols": cols, "classes": classes, "glob": glob}
 
 
+def _bce(logit, target, w):
+    return (F.binary_cross_entropy_with_logits(logit, target, reduction="none") * w).sum() / w.sum().clamp(min=1.0)
+
+
 def scene_loss(col_logits, indoor_logit, class_logits, voice_logit, truth: dict, frame_mask) -> dict:
     """Per-part losses against features.truth.scene_truth arrays (batched: cols [B, C, T, 3+K], ...)."""
+    return {**visual_loss(col_logits, indoor_logit, truth, frame_mask),
+            **audio_loss(class_logits, voice_logit, truth, frame_mask)}
+
+
+def visual_loss(col_logits, indoor_logit, truth: dict, frame_mask) -> dict:
+    """Per image column: present, centre, playing, class; the background."""
     b, t = frame_mask.shape
     m = frame_mask.reshape(-1).float()                                    # [N]
     cols = truth["cols"].transpose(1, 2).reshape(b * t, -1, truth["cols"].shape[-1])   # [N, C, 3+K]
     present = cols[..., 0]
-    bce = lambda logit, target, w: (F.binary_cross_entropy_with_logits(logit, target, reduction="none") * w).sum() \
-        / w.sum().clamp(min=1.0)  # noqa: E731
     col_m = m[:, None].expand_as(present)
     c = cols.shape[1]
     within = cols[..., 1] * c - torch.arange(c, device=cols.device, dtype=cols.dtype)   # centre inside column
     pw = present * col_m
     losses = {
-        "present": bce(col_logits[..., 0], present, col_m),
+        "present": _bce(col_logits[..., 0], present, col_m),
         "x": (F.l1_loss(torch.sigmoid(col_logits[..., 1]), within.clamp(0, 1), reduction="none") * pw).sum()
         / pw.sum().clamp(min=1.0),
-        "playing": bce(col_logits[..., 2], (cols[..., 2] > 0.5).float(), pw),
+        "playing": _bce(col_logits[..., 2], (cols[..., 2] > 0.5).float(), pw),
         "class": (F.cross_entropy(col_logits[..., 3:].flatten(0, 1), cols[..., 3:].argmax(-1).flatten(),
                                   reduction="none") * pw.flatten()).sum() / pw.sum().clamp(min=1.0),
-        "indoor": bce(indoor_logit, truth["glob"][..., 1].reshape(-1), m),
-        "voice": bce(voice_logit, (truth["glob"][..., 0].reshape(-1) > 0.5).float(), m),
+        "indoor": _bce(indoor_logit, truth["glob"][..., 1].reshape(-1), m),
     }
+    return losses
+
+
+def audio_loss(class_logits, voice_logit, truth: dict, frame_mask) -> dict:
+    """Per log-mel window and class: heard, loudness, onsets, pitch, pitched; the voice-over."""
+    b, t = frame_mask.shape
+    m = frame_mask.reshape(-1).float()                                    # [N]
+    losses = {"voice": _bce(voice_logit, (truth["glob"][..., 0].reshape(-1) > 0.5).float(), m)}
     cls = truth["classes"].transpose(1, 2).reshape(b * t, K, -1)           # [N, K, 5]
     heard = cls[..., 0]
     hm = (heard > 0.5).float() * m[:, None]
     # a class is heard in few windows: weigh the positives up, or "never heard" is a comfortable minimum
-    losses["heard"] = bce(class_logits[..., 0], (heard > 0.5).float(), m[:, None].expand_as(heard) * (1 + 2 * heard))
+    losses["heard"] = _bce(class_logits[..., 0], (heard > 0.5).float(), m[:, None].expand_as(heard) * (1 + 2 * heard))
     for i, name in ((1, "loudness"), (2, "onsets")):
         losses[name] = (F.smooth_l1_loss(class_logits[..., i], cls[..., i], reduction="none", beta=0.1) * hm).sum() \
             / hm.sum().clamp(min=1.0)
     pm = hm * cls[..., 4]
     losses["pitch"] = (F.smooth_l1_loss(class_logits[..., 3], cls[..., 3], reduction="none", beta=0.1) * pm).sum() \
         / pm.sum().clamp(min=1.0)
-    losses["pitched"] = bce(class_logits[..., 4], cls[..., 4], hm)
+    losses["pitched"] = _bce(class_logits[..., 4], cls[..., 4], hm)
     return losses
 
 

@@ -119,6 +119,10 @@ class GroundedReasoner(nn.Module):
             nn.init.zeros_(lin.weight)
             nn.init.zeros_(lin.bias)
         self.mix = nn.Linear(dim, 4)                                  # per question: weight of each part
+        # Per class, how far to trust the audio's "heard": perception's probabilities are not calibrated
+        # alike for every timbre, and a performer sounds only if its class is heard (mimes).
+        self.heard_scale = nn.Parameter(torch.ones(k))
+        self.heard_shift = nn.Parameter(torch.zeros(k))
 
     # -- entities ---------------------------------------------------------------------------------
     def entities(self, s: dict):
@@ -132,8 +136,14 @@ class GroundedReasoner(nn.Module):
         ec = self.col_in(cf) + s["c_probs"] @ self.class_emb.weight + self.third_emb(thirds(s["c_x"]))
         return kf, cf, ek, ec
 
+    def calibrated(self, classes: torch.Tensor) -> torch.Tensor:
+        """classes [B, K, T, F] with heard (feature 0) recalibrated per class on the logit scale."""
+        heard = torch.logit(classes[..., 0].clamp(1e-4, 1 - 1e-4))
+        heard = torch.sigmoid(self.heard_scale[:, None] * heard + self.heard_shift[:, None])
+        return torch.cat([heard.unsqueeze(-1), classes[..., 1:]], -1)
+
     def forward(self, ids: torch.Tensor, cols: torch.Tensor, classes: torch.Tensor, glob: torch.Tensor):
-        s = summarise(cols, classes, glob)
+        s = summarise(cols, self.calibrated(classes), glob)
         kf, cf, ek, ec = self.entities(s)
         present = s["c_present"]
         member = thirds(s["c_x"]) * present.unsqueeze(-1)                        # [B, C, 3]
