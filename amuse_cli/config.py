@@ -184,7 +184,20 @@ def parse_overrides(tokens) -> tuple[dict, list[str]]:
     return sets, removes
 
 
+def _check_removable(dotted: str) -> None:
+    """`~a.b` must name a known setting: a typo would otherwise remove nothing, silently."""
+    schema, prefix = DEFAULTS, ""
+    for p in dotted.split("."):
+        if not isinstance(schema, dict) or p not in schema:
+            raise ConfigError(f"~{dotted}: unknown key '{prefix}{p}'"
+                              f"{_closest(p, schema if isinstance(schema, dict) else {}, prefix)}")
+        if prefix == "" and p in COMPONENTS:
+            return                           # a component's keys are its builder's (checked when built)
+        schema, prefix = schema[p], f"{prefix}{p}."
+
+
 def _remove(cfg: dict, dotted: str) -> None:
+    _check_removable(dotted)
     node, parts = cfg, dotted.split(".")
     for p in parts[:-1]:
         node = node.get(p) if isinstance(node, dict) else None

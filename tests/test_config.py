@@ -49,6 +49,10 @@ def test_precedence_defaults_base_recipe_cli(recipes):
 def test_remove_key_restores_default(recipes):
     _, child = recipes
     assert config.load(child, ["~train.epochs"])["train"]["epochs"] == config.DEFAULTS["train"]["epochs"]
+    with pytest.raises(ConfigError, match=r"~trian.epochs: unknown key 'trian' \(did you mean 'train'\?\)"):
+        config.load(child, ["~trian.epochs"])                  # a typo must not remove nothing, silently
+    with pytest.raises(ConfigError, match=r"unknown key 'train.epochz'"):
+        config.load(child, ["~train.epochz"])
 
 
 def test_unknown_key_names_dotted_path_and_suggestion(recipes):
