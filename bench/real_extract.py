@@ -5,8 +5,8 @@ real video ids from ../shared/data/music-avqa/ split over the two official folde
 tagger has the release's size (Cnn14 width 64, random weights: timing and memory do not depend on
 the values). One stand-in is encoded and copied under every id (decoding cost does not depend on
 which pixels are decoded). Runs `amuse extract-features recipes/music-avqa.yaml` verbatim with the
-guide's two overrides, timing the whole run and polling the resident memory of the process tree
-(parent and workers together), and writes bench/results/real_extract.json with the estimate for
+guide's two overrides, timing the whole run and polling the memory of the process tree (parent and
+workers together: PSS, shared pages counted once, and RSS), and writes bench/results/real_extract.json with the estimate for
 the whole MUSIC-AVQA (9,288 videos).
 
     python bench/real_extract.py                      # 100 videos, --workers 2
@@ -89,8 +89,10 @@ def dataset(work: Path, n: int) -> Path:
     return root
 
 
-def tree_rss_mb(pid: int) -> float:
-    """Resident memory of pid and all its descendants (MB), from /proc."""
+def tree_memory_mb(pid: int) -> tuple[float, float]:
+    """(RSS, PSS) of pid and all its descendants (MB), from /proc. RSS counts pages the processes
+    share (the memory-mapped tagger weights, libraries) once per process; PSS splits them, so its
+    sum is the memory the run really holds."""
     children: dict[int, list[int]] = {}
     for d in Path("/proc").iterdir():
         if d.name.isdigit():
@@ -99,27 +101,31 @@ def tree_rss_mb(pid: int) -> float:
             except (OSError, IndexError, ValueError):
                 continue
             children.setdefault(ppid, []).append(int(d.name))
-    total, todo = 0.0, [pid]
+    rss = pss = 0.0
+    todo = [pid]
     while todo:
         p = todo.pop()
         todo += children.get(p, [])
         try:
-            for line in Path(f"/proc/{p}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    total += int(line.split()[1]) / 1024
+            for line in Path(f"/proc/{p}/smaps_rollup").read_text().splitlines():
+                if line.startswith("Rss:"):
+                    rss += int(line.split()[1]) / 1024
+                elif line.startswith("Pss:"):
+                    pss += int(line.split()[1]) / 1024
         except OSError:
             pass
-    return total
+    return rss, pss
 
 
-def run(cmd: list[str], env: dict) -> tuple[float, float, str]:
+def run(cmd: list[str], env: dict) -> tuple[float, list[float], str]:
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    peak = [0.0]
+    peak = [0.0, 0.0]
 
     def poll():
         while proc.poll() is None:
-            peak[0] = max(peak[0], tree_rss_mb(proc.pid))
+            rss, pss = tree_memory_mb(proc.pid)
+            peak[0], peak[1] = max(peak[0], rss), max(peak[1], pss)
             time.sleep(0.2)
     watcher = threading.Thread(target=poll, daemon=True)
     watcher.start()
@@ -127,7 +133,7 @@ def run(cmd: list[str], env: dict) -> tuple[float, float, str]:
     watcher.join()
     if proc.returncode != 0:
         sys.exit(f"extract-features failed:\n{out[-2000:]}")
-    return time.perf_counter() - start, peak[0], out
+    return time.perf_counter() - start, peak, out
 
 
 def main() -> None:
@@ -151,7 +157,7 @@ def main() -> None:
     cmd = [sys.executable, "-m", "amuse_cli", "extract-features", "recipes/music-avqa.yaml", f"data.root={root}",
            f"features.tagger_weights={weights}", f"features.cache={work / 'cache'}", "--workers", str(args.workers),
            "--no-progress"]
-    seconds, peak_mb, log = run(cmd, {**os.environ, "OMP_NUM_THREADS": "1"})
+    seconds, (peak_rss, peak_pss), log = run(cmd, {**os.environ, "OMP_NUM_THREADS": "1"})
     manifest = json.loads(next((work / "cache").glob("MUSIC-AVQA-*/manifest.json")).read_text())
     ok = manifest["summary"]["videos_ok"]
     per_video = seconds / max(ok, 1)
@@ -162,7 +168,8 @@ def main() -> None:
         "videos": args.videos, "videos_ok": ok, "workers": args.workers,
         "wall_s": round(seconds, 1), "s_per_video": round(per_video, 3),
         "core_s_per_video": round(per_video * args.workers, 3),
-        "peak_rss_gb_all_processes": round(peak_mb / 1024, 3),
+        "peak_pss_gb_all_processes": round(peak_pss / 1024, 3),
+        "peak_rss_gb_all_processes": round(peak_rss / 1024, 3),
         "mb_per_video_cache": manifest["summary"]["mb_per_video"],
         "estimate_music_avqa_hours": {f"{w} workers": round(MUSIC_AVQA_VIDEOS * per_video * args.workers / w / 3600, 2)
                                       for w in (2, 8, 16)},

@@ -247,9 +247,10 @@ def exact_fp32(device: torch.device):
         torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32 = saved
 
 
-# Segments per forward pass: a video's 20 always fit; several videos are split into chunks this size.
-# Peak activations are ~17 MB per 3 s segment at the release width (bench/tagger.py).
-MAX_SEGMENTS_PER_FORWARD = {"cpu": 32, "cuda": 256}
+# Segments per forward pass. Peak activations are ~17 MB per 3 s segment at the release width
+# (bench/tagger.py): on CPU 10 per pass keep two workers' whole extraction under 2.5 GB (PSS 2.32
+# against 2.55 GB with 32; bench/real_extract.py) at the same speed; on CUDA, large passes pay.
+MAX_SEGMENTS_PER_FORWARD = {"cpu": 10, "cuda": 256}
 
 
 class TaggerLabeler:
