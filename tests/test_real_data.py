@@ -97,8 +97,9 @@ def real_format(tmp_path_factory):
     v2 = root / "v2.0" / "balance_full_set"
     v2.mkdir(parents=True)
     flip = [dict(r, video_id=f"{present[0]}_flip") for r in mine if r["video_id"] == present[0]]
+    youtube = {k: v for k, v in mine[0].items() if k != "question_id"} | {"video_id": "tOcOiTFQYp4"}  # offline
     for name in ("train_balance.json", "val_balance.json", "test_balance.json"):
-        (v2 / name).write_text(json.dumps(mine + flip))
+        (v2 / name).write_text(json.dumps(mine + flip + [youtube]))
     tiny_cnn14(work / "Cnn14_16k.pth")
     return work, root, work / "Cnn14_16k.pth", present, missing
 
