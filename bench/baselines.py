@@ -45,7 +45,9 @@ def main() -> int:
     rows, runs = {}, []
     for name in args.recipes.split(","):
         for seed in seeds:
-            run = args.run_name if len(seeds) == 1 else f"{args.run_name}-s{seed}"
+            # a lone seed 0 keeps the plain name; any other seed is named, so a later --seeds 1 never
+            # overwrites seed 0's run
+            run = args.run_name if seeds == [0] else f"{args.run_name}-s{seed}"
             start = time.time()
             cli("train", RECIPES[name], f"seed={seed}", "--run-name", run, "--overwrite", "--no-progress")
             cli("eval", f"checkpoints/{name}/{run}", "--split", "test")
