@@ -184,6 +184,17 @@ def parse_overrides(tokens) -> tuple[dict, list[str]]:
     return sets, removes
 
 
+def flatten(tree: dict, prefix: str = "") -> dict:
+    """{'a.b': value} for every leaf of a nested mapping (a recipe, or parsed overrides)."""
+    out = {}
+    for key, value in tree.items():
+        if isinstance(value, dict):
+            out.update(flatten(value, f"{prefix}{key}."))
+        else:
+            out[f"{prefix}{key}"] = value
+    return out
+
+
 def _check_removable(dotted: str) -> None:
     """`~a.b` must name a known setting: a typo would otherwise remove nothing, silently."""
     schema, prefix = DEFAULTS, ""

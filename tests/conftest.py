@@ -91,3 +91,10 @@ def tiny_run(tiny_features):
         torch.set_num_threads(threads)
     assert result.exit_code == 0, result.output
     return work / "checkpoints" / "amuse-tiny" / "fixture", overrides
+
+
+@pytest.fixture
+def work(tmp_path, monkeypatch):
+    """A fresh working directory (runs go to its checkpoints/)."""
+    monkeypatch.chdir(tmp_path)
+    return tmp_path

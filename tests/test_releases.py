@@ -186,12 +186,6 @@ def evaluated(run: Path, release_id: str, family: str, file: str, questions: int
     return run
 
 
-@pytest.fixture
-def work(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
-
-
 def test_report_labels_runs_by_the_evaluated_file_not_the_recipe(work):
     # trained on v1 (data.benchmark), evaluated on the v2.0 balanced test
     evaluated(make_run(work, "a/v2", benchmark="music-avqa-v1"), "music-avqa-v2-balanced", "music-avqa-v2",

@@ -75,12 +75,6 @@ def invoke(*args):
     return result
 
 
-@pytest.fixture
-def work(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
-
-
 def test_json_cells_equal_independent_micro_averages(work):
     run = make_run(work, "amuse/solo")
     result = invoke("--format", "json")

@@ -62,7 +62,7 @@ def load_run(run: str | Path, which: str = "best.pt", overrides=()):
         raise AmuseError(f"{run} is not a run folder (no config.yaml); runs live under checkpoints/<recipe>/<run>")
     saved = yaml.safe_load((run / "config.yaml").read_text(encoding="utf-8"))
     sets, removes = config.parse_overrides(overrides)
-    for key in [*_dotted(sets), *removes]:
+    for key in [*config.flatten(sets), *removes]:
         if not (key.startswith(WHERE_PREFIXES) or key in WHERE_KEYS) or key in FIXED_DATA:
             raise AmuseError(f"{key}: a finished run's model settings cannot change; only data.*, "
                              f"features.cache, eval.*, train.device/num_workers/precision may be set")
@@ -70,11 +70,6 @@ def load_run(run: str | Path, which: str = "best.pt", overrides=()):
     vocab = Vocab.load(run / "vocab.json")
     path = run / which if (run / which).is_file() else run / "last.pt"
     return cfg, vocab, checkpoint.load(path), path
-
-
-def _dotted(tree: dict, prefix: str = "") -> list[str]:
-    return [k for key, v in tree.items()
-            for k in (_dotted(v, f"{prefix}{key}.") if isinstance(v, dict) else [f"{prefix}{key}"])]
 
 
 def build_model(cfg, spec, state, device, path):

@@ -22,8 +22,8 @@ from amuse_cli.errors import AmuseError
 from amuse_cli.features.truth import read_meta, scene_truth
 from amuse_cli.models.amuse import PERCEPTION, preset
 from amuse_cli.models.inputs import audio_images
-from amuse_cli.models.perception import (AudioSceneHead, VisualSceneHead, audio_loss, head_logits, scene_loss,
-                                         stream_maps)
+from amuse_cli.models.perception import (AudioSceneHead, VisualSceneHead, audio_loss, audio_map, head_logits,
+                                         pooled, scene_loss, stream_maps)
 from amuse_cli.models.swin import SwinStream, build_swin
 
 VAL_FRACTION = 0.1   # videos held out to report how well each part is learnt
@@ -94,14 +94,8 @@ def refit_audio(data, audio, head, audio_size, train_idx, val_idx, pc, seed, pro
     feats = []
     with torch.no_grad():                                   # the stream is frozen: its features once
         for idx in torch.arange(len(data["logmel"])).split(32):
-            video = {k: data[k][idx] for k in ("logmel", "frame_mask")}
-            a = audio.prepare(F.interpolate(audio_images(video, channels=1), size=(audio_size, audio_size),
-                                            mode="bilinear", align_corners=False).expand(-1, 3, -1, -1),
-                              imagenet_norm=False)
-            for stage in audio.stages:
-                a = stage(a)
-            a = audio.norm(a)
-            feats.append(torch.cat([a.mean((1, 2)), a.amax((1, 2))], -1).view(len(idx), -1, a.shape[-1] * 2))
+            a, _ = audio_map(audio, {k: data[k][idx] for k in ("logmel", "frame_mask")}, audio_size)
+            feats.append(pooled(a).view(len(idx), -1, a.shape[-1] * 2))
     feats = torch.cat(feats)                                # [videos, T, D]
     per_batch = max(1, WINDOW_BATCH // data["logmel"].shape[1])
     opt = torch.optim.AdamW(head.parameters(), lr=pc["lr"], weight_decay=0.01)

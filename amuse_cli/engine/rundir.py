@@ -43,19 +43,9 @@ RESUMABLE = ("train.epochs", "train.device", "train.num_workers", "train.log_eve
              "eval.batch_size")
 
 
-def _flat(cfg: dict, prefix: str = "") -> dict:
-    out = {}
-    for k, v in cfg.items():
-        if isinstance(v, dict):
-            out.update(_flat(v, f"{prefix}{k}."))
-        else:
-            out[f"{prefix}{k}"] = v
-    return out
-
-
 def check_resumable(run: Path, saved: dict, cfg: dict) -> None:
     """AmuseError naming the settings in which cfg differs from the run's own, unless all may change."""
-    a, b = _flat(saved), _flat({**cfg, "seed": saved.get("seed")})
+    a, b = config.flatten(saved), config.flatten({**cfg, "seed": saved.get("seed")})
     changed = sorted(k for k in set(a) | set(b) if a.get(k) != b.get(k) and k not in RESUMABLE
                      and not k.startswith("_"))
     if changed:

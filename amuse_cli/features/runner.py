@@ -14,7 +14,7 @@ from pathlib import Path
 from amuse_cli.errors import AmuseError
 from amuse_cli.features import cache as store
 from amuse_cli.features.extract import check_settings, extract_with_info
-from amuse_cli.features.settings import (CACHE_FORMAT, array_shapes, cache_dir, dataset_name,
+from amuse_cli.features.settings import (CACHE_FORMAT, array_shapes, cache_dir, data_root, dataset_name,
                                          extraction_settings, settings_hash)
 from amuse_cli.features.truth import read_meta
 from amuse_cli.features.videos import VideoSource, list_videos, video_folders
@@ -31,14 +31,14 @@ def _meta_path(cfg: dict, video_id: str) -> Path | None:
     return folder / f"{video_id}.json" if folder.is_dir() else None
 
 
-def source_stamp(video: Path, meta: Path | None) -> dict:
-    """Size and modification time of a video (and its ground truth): a cached record is reused only
-    while these match, so a regenerated or replaced file is extracted again, never read stale."""
+def source_stamp(src: VideoSource, meta: Path | None) -> dict:
+    """Size and modification time of a video (and its ground truth), and what it mirrors: a cached
+    record is reused only while these match, so a regenerated or replaced file is extracted again."""
     def stamp(p):
-        st = p.stat()
+        st = Path(p).stat()
         return [st.st_size, st.st_mtime_ns]
-    return {"video": stamp(Path(video)),
-            "meta": stamp(Path(meta)) if meta is not None and Path(meta).is_file() else None}
+    out = {"video": stamp(src.path), "meta": stamp(meta) if meta is not None and Path(meta).is_file() else None}
+    return out | {"flip_of": src.path.stem} if src.flip else out
 
 
 def extract_one(job: tuple) -> tuple[str, dict]:
@@ -47,7 +47,7 @@ def extract_one(job: tuple) -> tuple[str, dict]:
     path = src.path
     start = time.perf_counter()
     try:
-        source = _stamp(src, meta_path)
+        source = source_stamp(src, meta_path)
     except OSError as e:
         return video_id, {"status": "failed", "reason": f"unreadable ({e.strerror})"}
     try:
@@ -120,7 +120,7 @@ def _manifest(cfg, settings, records, listed, summary) -> dict:
     listed video has a record (ok or failed)."""
     wanted = {v for ids in listed.values() for v in ids}
     return {"cache_format": CACHE_FORMAT, "dataset": dataset_name(cfg),
-            "data_root": str(Path(cfg["data"]["root"]).resolve()), "settings": settings,
+            "data_root": data_root(cfg), "settings": settings,
             "settings_hash": settings_hash(settings), "shapes": array_shapes(settings),
             "versions": store.versions(), "complete": wanted <= set(records), "summary": summary,
             "folders": {f: sorted(ids) for f, ids in sorted(listed.items())},
@@ -130,9 +130,8 @@ def _manifest(cfg, settings, records, listed, summary) -> dict:
 def _listed(cache: Path, videos: dict[str, VideoSource], folders: list[Path]) -> dict[str, list[str]]:
     """The folders this cache holds: the earlier manifest's, with this run's folders (re)listed."""
     listed = dict((store.read_manifest(cache) or {}).get("folders", {}))
-    for folder in folders:
-        key = str(folder.resolve())
-        listed[key] = [v for v, src in videos.items() if src.path.parent.resolve() == folder.resolve()]
+    for folder in folders:                  # list_videos builds every path as folder / name
+        listed[str(folder.resolve())] = [v for v, src in videos.items() if src.path.parent == folder]
     return listed
 
 
@@ -169,7 +168,7 @@ def run(cfg: dict, workers: int = 1, resume: bool = True, verify: bool = False, 
     shard = video_ids[rank::world]
     metas = {v: _meta_path(cfg, videos[v].path.stem) for v in shard}
     done = {v for v in shard if v in records and store.file_ok(cache, v, records[v], checksum=verify)
-            and records[v].get("source") == _stamp(videos[v], metas[v])}
+            and records[v].get("source") == source_stamp(videos[v], metas[v])}
     jobs = [(videos[v], v, job_settings, metas[v], str(cache)) for v in shard if v not in done]
     start = time.perf_counter()
     journal = store.Journal(cache, rank)
@@ -209,11 +208,6 @@ def _workers_that_fit(settings: dict, workers: int) -> int:
               flush=True)
     sources.release_taggers()      # the copy check_settings loaded; each worker loads (maps) its own
     return min(workers, fit)
-
-
-def _stamp(src: VideoSource, meta: Path | None) -> dict:
-    stamp = source_stamp(src.path, meta)
-    return stamp | {"flip_of": src.path.stem} if src.flip else stamp
 
 
 class ProgressReporter:

@@ -151,19 +151,32 @@ def audio_loss(class_logits, voice_logit, truth: dict, frame_mask) -> dict:
 def stream_maps(visual, audio, video: dict, audio_size: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Final normed maps of the visual and audio SwinStreams for every frame of `video` (no adapters),
     and the standardised log-mel windows [N, 1, M, A] the spectral encoder reads."""
-    from amuse_cli.models.inputs import audio_images, frame_images
+    from amuse_cli.models.inputs import frame_images
     v = visual.prepare(frame_images(video))
+    for stage in visual.stages:
+        v = stage(v)
+    return (visual.norm(v), *audio_map(audio, video, audio_size))
+
+
+def audio_map(audio, video: dict, audio_size: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """(final normed map of the audio SwinStream, standardised log-mel windows [N, 1, M, A])."""
+    from amuse_cli.models.inputs import audio_images
     windows = audio_images(video, channels=1)
     a = audio.prepare(F.interpolate(windows, size=(audio_size, audio_size), mode="bilinear", align_corners=False)
                       .expand(-1, 3, -1, -1), imagenet_norm=False)
-    for s in range(len(visual.stages)):
-        v, a = visual.stages[s](v), audio.stages[s](a)
-    return visual.norm(v), audio.norm(a), windows
+    for stage in audio.stages:
+        a = stage(a)
+    return audio.norm(a), windows
+
+
+def pooled(a: torch.Tensor) -> torch.Tensor:
+    """The audio scene head's stream input: a map [N, h, w, C] averaged and maxed over space [N, 2C]."""
+    return torch.cat([a.mean((1, 2)), a.amax((1, 2))], -1)
 
 
 def head_logits(scene_visual: VisualSceneHead, scene_audio: AudioSceneHead, v: torch.Tensor, a: torch.Tensor,
                 windows: torch.Tensor):
     """(column logits, indoor logit, class logits, voice logit) from the final maps."""
     cols, indoor = scene_visual(v)
-    classes, voice = scene_audio(torch.cat([a.mean((1, 2)), a.amax((1, 2))], -1), windows)
+    classes, voice = scene_audio(pooled(a), windows)
     return cols, indoor, classes, voice
