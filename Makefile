@@ -10,10 +10,11 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 
-# Reinstall only when setup.py changes. torch, torchvision and torchaudio come in this same
-# pip command (pinned in setup.py), so pip cannot mix builds.
-$(STAMP): setup.py | $(BIN)/python
-	$(BIN)/pip install -q -e '.[test]'
+# Reinstall only when pyproject.toml or constraints.txt changes. torch, torchvision and torchaudio come
+# in this one pip command (ranges in pyproject.toml, the tested triple pinned by constraints.txt), so pip
+# cannot mix builds.
+$(STAMP): pyproject.toml constraints.txt | $(BIN)/python
+	$(BIN)/pip install -q -c constraints.txt -e '.[test]'
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -29,7 +30,7 @@ test: $(STAMP)
 PRETRAIN_SET := data/pretrain2k
 perception: $(STAMP)
 	$(BIN)/amuse synth --out $(PRETRAIN_SET) --videos 2000 --seed 1 --questions-per-video 1 --no-progress
-	$(BIN)/amuse extract-features recipes/amuse-tiny.yaml --data $(PRETRAIN_SET) --no-progress
+	$(BIN)/amuse extract-features recipes/amuse-tiny.yaml data.root=$(PRETRAIN_SET) --no-progress
 	$(BIN)/amuse pretrain recipes/amuse-tiny.yaml pretrain.root=$(PRETRAIN_SET) pretrain.epochs=16 \
 		--out checkpoints/pretrained/perception-tiny.pt
 

@@ -1,6 +1,7 @@
 """The `amuse` command: a thin click group; each subcommand lives in amuse_cli/commands/."""
 from __future__ import annotations
 
+import os
 import sys
 
 import click
@@ -24,7 +25,10 @@ class AmuseGroup(click.Group):
 
 @click.group(cls=AmuseGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="amuse")
-def cli():
+@click.option("-C", "--workdir", type=click.Path(file_okay=False), envvar="AMUSE_WORKDIR",
+              help="Run as if started in DIR: relative data, cache, checkpoints and --out paths live there "
+                   "(created if missing; env AMUSE_WORKDIR).")
+def cli(workdir):
     """amuse: music audio-visual question answering, from mp4 files to per-type accuracy tables.
 
     \b
@@ -34,6 +38,9 @@ def cli():
     amuse eval checkpoints/<recipe>/<run>    # predictions + metrics on the test split
     amuse report                             # the papers' per-question-type table
     """
+    if workdir:
+        os.makedirs(workdir, exist_ok=True)
+        os.chdir(workdir)   # one root for every relative path of every subcommand, as `git -C` does
 
 
 for module in (synth, extract_features, pretrain, train, eval_cmd, predict, report, stats):

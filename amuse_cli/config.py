@@ -15,6 +15,7 @@ import hashlib
 import inspect
 import json
 import re
+import sys
 from pathlib import Path
 
 import yaml
@@ -81,8 +82,6 @@ DEFAULTS: dict = {
         "tagger_threshold": 0.2,
         "device": "auto",             # where the tagger runs: auto (CUDA if present) | cpu | cuda[:N];
                                       # not part of the cache's identity (same labels within float error)
-        "encoder": None,              # optional pooled frame embeddings: resnet18 | swin_v2_t
-        "encoder_weights": None,      # DEFAULT | file path
     },
     "model": {"name": REQUIRED},
     "optim": {"name": "adamw"},
@@ -111,7 +110,6 @@ DEFAULTS: dict = {
         "device": "auto",             # auto | cpu | cuda
         "num_workers": 4,
         "deterministic": False,
-        "log_every": 50,              # steps between plain log lines
         "keep_last": 2,               # epoch_NNN.pt files kept
         "max_batches": None,          # cap batches per epoch (debugging)
     },
@@ -139,11 +137,40 @@ def deep_merge(base: dict, over: dict) -> dict:
     return out
 
 
+def recipe_names() -> list[str]:
+    """Every recipe findable by name: `amuse-tiny`, `baselines/lavish`, ... (./recipes/ and the package's)."""
+    from amuse_cli.paths import PACKAGE_RECIPES, RECIPES_DIR
+    names = set()
+    for folder in (Path(RECIPES_DIR), PACKAGE_RECIPES):
+        if folder.is_dir():
+            names.update(p.relative_to(folder).with_suffix("").as_posix() for p in folder.rglob("*.yaml"))
+    return sorted(names)
+
+
+def find_recipe(name: str | Path) -> Path:
+    """The file a RECIPE argument names, tried in order: the path as given; `<name>` or `<name>.yaml`
+    under ./recipes/; the same under the installed package's recipes (amuse_cli/recipes/). A leading
+    `recipes/` is optional, so `amuse-tiny`, `baselines/lavish` and `recipes/amuse.yaml` work anywhere."""
+    from amuse_cli.paths import PACKAGE_RECIPES, RECIPES_DIR
+    path = Path(name)
+    if path.is_file():
+        return path
+    rel = path.as_posix()
+    rel = rel[len(RECIPES_DIR) + 1:] if rel.startswith(RECIPES_DIR + "/") else rel
+    for folder in (Path(RECIPES_DIR), PACKAGE_RECIPES):
+        for candidate in (folder / rel, folder / f"{rel}.yaml"):
+            if candidate.is_file():
+                return candidate
+    raise ConfigError(f"recipe {name} not found (a file, or a name under recipes/); "
+                      f"available: {', '.join(recipe_names()) or 'none'}")
+
+
 def read_recipe(path: str | Path, _seen: tuple = ()) -> dict:
-    """The recipe's own keys merged over its `base:` chain (paths relative to each file)."""
-    path = Path(path)
+    """The recipe's own keys merged over its `base:` chain (paths relative to each file). The top
+    recipe may be a bare name (find_recipe); `base:` paths are always relative to the naming file."""
+    path = find_recipe(path) if not _seen else Path(path)
     if not path.is_file():
-        raise ConfigError(f"recipe {path} not found; recipes live in recipes/, e.g. recipes/amuse-tiny.yaml")
+        raise ConfigError(f"recipe {_seen[-1]}: its base {path} not found ('base:' is relative to its folder)")
     if path.resolve() in _seen:
         raise ConfigError(f"recipe {path}: 'base:' chain loops back to itself")
     try:
@@ -219,6 +246,17 @@ def _remove(cfg: dict, dotted: str) -> None:
 
 
 ONE_OR_SEVERAL = {"data.videos"}     # a string, or a list of strings
+# Keys that once existed: a run folder or recipe that still has one loads, with a note, instead of
+# failing as an unknown key.
+RETIRED = {"train.log_every": "progress lines now come every 10 s"}
+
+
+def _drop_retired(cfg: dict) -> None:
+    for dotted, why in RETIRED.items():
+        section, key = dotted.rsplit(".", 1)
+        if isinstance(cfg.get(section), dict) and key in cfg[section]:
+            cfg[section] = {k: v for k, v in cfg[section].items() if k != key}
+            print(f"note: {dotted} is retired ({why}); ignored", file=sys.stderr)
 
 
 def _type_ok(default, value) -> bool:
@@ -279,6 +317,7 @@ def resolve(recipe: dict, overrides=(), check_required: bool = True) -> dict:
     cfg = deep_merge(deep_merge({k: DEFAULTS[k] for k in COMPONENTS}, recipe), sets)
     for dotted in removes:
         _remove(cfg, dotted)
+    _drop_retired(cfg)
     plain_schema = {k: v for k, v in DEFAULTS.items() if k not in COMPONENTS}
     _check({k: v for k, v in cfg.items() if k not in COMPONENTS},
            {**plain_schema, **{k: {} for k in COMPONENTS}}, "")

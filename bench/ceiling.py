@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
 from pathlib import Path
@@ -30,12 +29,12 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from amuse_cli.data.annotations import parse_record  # noqa: E402
-from amuse_cli.data.taxonomy import ANSWER_IDS, ANSWERS, INSTRUMENTS  # noqa: E402
+from amuse_cli.data.taxonomy import ANSWER_IDS, ANSWERS  # noqa: E402
 from amuse_cli.data.vocab import Vocab  # noqa: E402
 from amuse_cli.atomic import write_atomic  # noqa: E402
 from amuse_cli.features.truth import scene_truth  # noqa: E402
 from amuse_cli.models.reasoner import GroundedReasoner  # noqa: E402
-from amuse_cli.metrics import accuracy_cells  # noqa: E402
+from amuse_cli.data.metrics import accuracy_cells  # noqa: E402
 from amuse_cli.models.fusion import QuestionGatedFusion  # noqa: E402
 from amuse_cli.models.question import QuestionEncoder  # noqa: E402
 from amuse_cli.synth.generate import SynthOptions, plan  # noqa: E402

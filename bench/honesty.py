@@ -25,9 +25,11 @@ sys.path.insert(0, str(REPO))
 
 from amuse_cli.atomic import write_atomic  # noqa: E402
 from amuse_cli.data.taxonomy import ANSWERS  # noqa: E402
-from amuse_cli.engine import data, distributed  # noqa: E402
-from amuse_cli.engine.evaluate import build_model, load_run, predict_dataset  # noqa: E402
-from amuse_cli.metrics import accuracy_cells  # noqa: E402
+from amuse_cli import distributed  # noqa: E402
+from amuse_cli.engine import datasets  # noqa: E402
+from amuse_cli.features.lookup import open_cache  # noqa: E402
+from amuse_cli.engine.evaluate import build_model, load_checkpointed_run, predict_dataset  # noqa: E402
+from amuse_cli.data.metrics import accuracy_cells  # noqa: E402
 
 AUDIO_KEYS = ("logmel",)
 
@@ -59,16 +61,15 @@ def derangement(ids: list[str], seed: int) -> dict[str, str]:
 
 
 def cells_of(run: Path, split: str, swap: bool, seed: int) -> dict:
-    from amuse_cli.data.dataset import open_cache
-    cfg, vocab, state, ckpt = load_run(run)
+    cfg, vocab, state, ckpt = load_checkpointed_run(run)
     ctx = distributed.setup("cpu")
     cache = open_cache(cfg)
-    records = data.load_split(cfg, split)
+    records = datasets.load_split(cfg, split)
     if swap:
         cache = SwappedAudio(cache, derangement(list({r.video_id for r in records}), seed))
-    ds = data.dataset(cfg, records, cache, vocab)
-    model = build_model(cfg, data.spec(cfg, cache, vocab), state, ctx.device, ckpt)
-    preds = predict_dataset(model, data.with_scenes(ds, model, ctx.device), cfg, ctx)
+    ds = datasets.dataset(cfg, records, cache, vocab)
+    model = build_model(cfg, datasets.spec(cfg, cache, vocab), state, ctx.device, ckpt)
+    preds = predict_dataset(model, datasets.with_scenes(ds, model, ctx.device), cfg, ctx)
     return accuracy_cells((r.group, r.qtype, ANSWERS[preds[i][0][0]] == r.answer) for i, r in enumerate(records))
 
 

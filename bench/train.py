@@ -33,7 +33,7 @@ def measure(recipe: str, device: str, precision: str, steps: int, overrides: lis
 
     from amuse_cli import config, registry
     from amuse_cli.data.taxonomy import ANSWERS, TEMPLATE_IDS
-    from amuse_cli.engine.train import autocast
+    from amuse_cli.engine.batches import autocast
     from amuse_cli.features.settings import array_shapes, extraction_settings
     from amuse_cli.models import ModelSpec
 

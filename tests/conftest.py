@@ -56,7 +56,7 @@ def one_thread():
 
 
 TRAIN_FAST = ["train.epochs=2", "stage1.epochs=1", "train.batch_size=8", "train.questions_per_video=2",
-              "eval.batch_size=16", "train.log_every=1"]
+              "eval.batch_size=16"]
 
 
 @pytest.fixture(scope="session")

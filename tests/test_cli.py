@@ -19,7 +19,7 @@ def test_help_shows_an_example(run_cli, name):
 
 
 def test_stats_json_on_real_test_file(run_cli, real_annotations):
-    result = run_cli("stats", real_annotations / "avqa-test.json", "--json")
+    result = run_cli("stats", real_annotations / "avqa-test.json", "--format", "json")
     assert result.exit_code == 0
     stats = json.loads(result.output)
     assert set(stats) == {"questions", "videos", "types", "templates", "answers"}

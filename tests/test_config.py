@@ -163,7 +163,7 @@ def test_train_without_cache_names_the_users_recipe(tmp_path):
 def test_missing_cache_command_without_source_uses_recipes_folder(tmp_path, monkeypatch):
     """A run's config.yaml, reloaded by `amuse eval`, carries no recipe path: the command names
     recipes/<name>.yaml, or the default recipe when there is none, plus every differing cache setting."""
-    from amuse_cli.data.dataset import build_command
+    from amuse_cli.features.lookup import build_command
     from amuse_cli.features.settings import cache_dir
     from amuse_cli.paths import DEFAULT_RECIPE
     monkeypatch.chdir(RECIPES.parent)

@@ -11,7 +11,8 @@ from torch.utils.data import DataLoader
 
 from amuse_cli import config
 from amuse_cli.data.annotations import load_annotations
-from amuse_cli.data.dataset import AVQADataset, open_cache
+from amuse_cli.engine.datasets import AVQADataset
+from amuse_cli.features.lookup import open_cache
 from amuse_cli.data.taxonomy import ANSWER_IDS, TEMPLATE_IDS
 from amuse_cli.data.vocab import Vocab
 from amuse_cli.errors import AmuseError

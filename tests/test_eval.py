@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 from amuse_cli.cli import cli
 from amuse_cli.data.annotations import load_annotations
-from amuse_cli.metrics import cells_from_predictions
+from amuse_cli.data.metrics import cells_from_predictions
 
 KEYS = {"key", "video_id", "question_id", "group", "type", "template", "question", "answer", "prediction",
         "correct", "top5"}

@@ -90,7 +90,8 @@ def test_bad_media_fail_alone_and_rerun_skips_finished(tiny_synth, tmp_path, run
     write_mp4(videos / "mute.mp4", seconds=4.0, fps=4, audio=None)
     (data / "meta" / "mute.json").write_text(json.dumps(
         {"duration": 4.0, "tempo": [{"start": 0, "end": 4, "bpm": 100.0}], "sources": []}))
-    args = ["extract-features", "recipes/amuse.yaml", "--data", data, "--cache", tmp_path / "cache", "--workers", "2"]
+    args = ["extract-features", "recipes/amuse.yaml", f"data.root={data}", f"features.cache={tmp_path / 'cache'}",
+            "--workers", "2"]
     r = run_cli(*args)                                  # 2 worker processes
     assert r.exit_code == 1, r.output
     assert "3 videos failed" in r.output
@@ -128,8 +129,8 @@ def test_kill_9_loses_only_the_video_in_flight(tiny_synth, tmp_path):
             shutil.copy(data / "meta" / f"{p.stem}.json", data / "meta" / f"{p.stem}x{k}.json")
     cfg = cfg_for(data, tmp_path / "cache")
     cache = cache_dir(cfg)
-    cmd = [sys.executable, "-m", "amuse_cli", "extract-features", "recipes/amuse.yaml", "--data", str(data),
-           "--cache", str(tmp_path / "cache"), "--workers", "1"]
+    cmd = [sys.executable, "-m", "amuse_cli", "extract-features", "recipes/amuse.yaml", f"data.root={data}",
+           f"features.cache={tmp_path / 'cache'}", "--workers", "1"]
     proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     journal = cache / "journal" / "rank0.jsonl"
     deadline = time.time() + 120
@@ -160,21 +161,24 @@ def test_kill_9_loses_only_the_video_in_flight(tiny_synth, tmp_path):
 
 def test_full_disk_stops_with_a_clear_error_and_keeps_finished_files(tiny_synth, tmp_path, run_cli, monkeypatch):
     import errno
-    real_write = store._write_file
+    from amuse_cli.atomic import atomic_path
+    real_write = store.write_atomic
     written = []
 
-    def disk_fills_up(path, data, sync):
-        """The 4th video file gets half written, then the disk is full."""
-        if ".safetensors.tmp" in path.name:
+    def disk_fills_up(path, data, sync=True):
+        """The 4th video file gets half written (through the real atomic writer), then the disk is full."""
+        if path.suffix == ".safetensors":
             written.append(path)
             if len(written) >= 4:
-                path.write_bytes(data[:len(data) // 2])
-                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
-        real_write(path, data, sync)
+                with atomic_path(path, sync) as tmp:
+                    tmp.write_bytes(data[:len(data) // 2])
+                    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        return real_write(path, data, sync)
 
-    monkeypatch.setattr(store, "_write_file", disk_fills_up)
+    monkeypatch.setattr(store, "write_atomic", disk_fills_up)
     cache_root = tmp_path / "cache"
-    args = ["extract-features", "recipes/amuse.yaml", "--data", tiny_synth, "--cache", cache_root, "--workers", "1"]
+    args = ["extract-features", "recipes/amuse.yaml", f"data.root={tiny_synth}", f"features.cache={cache_root}",
+            "--workers", "1"]
     r = run_cli(*args)
     assert r.exit_code == 2
     err = r.stderr.strip()
@@ -184,17 +188,19 @@ def test_full_disk_stops_with_a_clear_error_and_keeps_finished_files(tiny_synth,
     assert len(records) == 3 and all(store.file_ok(cache, v, rec, checksum=True) for v, rec in records.items())
     assert not list(cache.rglob("*.tmp*"))                     # the half-written file is gone
     assert len(list((cache / "videos").iterdir())) == 3
-    monkeypatch.setattr(store, "_write_file", real_write)
+    monkeypatch.setattr(store, "write_atomic", real_write)
     r = run_cli(*args)
     assert r.exit_code == 0 and "resuming: 3 of" in r.output
 
 
 def test_user_errors_exit_2_with_one_line(tmp_path, tiny_synth, run_cli):
-    r = run_cli("extract-features", "--data", tmp_path / "nowhere", "--cache", tmp_path / "c")
+    r = run_cli("extract-features", f"data.root={tmp_path / 'nowhere'}", f"features.cache={tmp_path / 'c'}")
     assert r.exit_code == 2 and "videos folder" in r.stderr and "amuse synth" in r.stderr
-    r = run_cli("extract-features", "features.source_method=tagger", "--data", tiny_synth, "--cache", tmp_path / "c")
+    r = run_cli("extract-features", "features.source_method=tagger", f"data.root={tiny_synth}",
+                f"features.cache={tmp_path / 'c'}")
     assert r.exit_code == 2 and "features.tagger_weights=" in r.stderr and len(r.stderr.strip().splitlines()) == 1
-    r = run_cli("extract-features", "features.source_method=bogus", "--data", tiny_synth, "--cache", tmp_path / "c")
+    r = run_cli("extract-features", "features.source_method=bogus", f"data.root={tiny_synth}",
+                f"features.cache={tmp_path / 'c'}")
     assert r.exit_code == 2 and "unknown source_labeler 'bogus'" in r.stderr
 
 
@@ -204,8 +210,8 @@ def test_torchrun_ranks_share_the_videos(tiny_synth, tmp_path):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    cmd = [sys.executable, "-m", "amuse_cli", "extract-features", "recipes/amuse.yaml", "--data", str(tiny_synth),
-           "--cache", str(tmp_path / "cache"), "--no-progress"]
+    cmd = [sys.executable, "-m", "amuse_cli", "extract-features", "recipes/amuse.yaml", f"data.root={tiny_synth}",
+           f"features.cache={tmp_path / 'cache'}", "--no-progress"]
     procs = [subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                               env={**os.environ, "RANK": str(r), "WORLD_SIZE": "2", "LOCAL_RANK": str(r),
                                    "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(port)}) for r in (0, 1)]
@@ -263,11 +269,11 @@ def test_several_video_folders_fill_one_cache_and_flips_are_mirrored_copies(tiny
     assert np.array_equal(mirror["frames"], original["frames"][..., ::-1])
     assert np.array_equal(mirror["logmel"], original["logmel"])
     # both folders named at once: nothing to redo
-    r = run_cli("extract-features", "recipes/amuse.yaml", "--data", data, "--cache", cache_root,
+    r = run_cli("extract-features", "recipes/amuse.yaml", f"data.root={data}", f"features.cache={cache_root}",
                 "data.videos=[videos,more]", "--workers", "1")
     assert r.exit_code == 0 and f"resuming: {len(ids) + 1} of {len(ids) + 1}" in r.output
     # the same id in two folders is refused, naming both files
     shutil.copy(data / "more" / f"{ids[0]}.mp4", data / "videos" / f"{ids[0]}.mp4")
-    r = run_cli("extract-features", "recipes/amuse.yaml", "--data", data, "--cache", cache_root,
+    r = run_cli("extract-features", "recipes/amuse.yaml", f"data.root={data}", f"features.cache={cache_root}",
                 "data.videos=[videos,more]")
     assert r.exit_code == 2 and "two folders" in r.stderr and len(r.stderr.strip().splitlines()) == 1

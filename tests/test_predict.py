@@ -33,7 +33,7 @@ def test_predict_batch_matches_eval_and_reports_missing_videos(tiny_run, tiny_sy
     records = json.loads((tiny_synth / "json/avqa-test.json").read_text())[:4]
     (tmp_path / "q.json").write_text(json.dumps(records))
     result = CliRunner().invoke(cli, ["predict", str(run), "--annotations", str(tmp_path / "q.json"),
-                                      "--videos", str(tiny_synth / "videos")])
+                                      "--video-dir", str(tiny_synth / "videos")])
     assert result.exit_code == 0, result.output
     assert "4 answered" in result.output and "0 failed" in result.output
     # the same questions through eval's cached features give the same answers
@@ -44,7 +44,7 @@ def test_predict_batch_matches_eval_and_reports_missing_videos(tiny_run, tiny_sy
     records[0]["video_id"] = "99999999"
     (tmp_path / "q.json").write_text(json.dumps(records))
     result = CliRunner().invoke(cli, ["predict", str(run), "--annotations", str(tmp_path / "q.json"),
-                                      "--videos", str(tiny_synth / "videos")])
+                                      "--video-dir", str(tiny_synth / "videos")])
     assert result.exit_code == 1 and "1 failed" in result.output and "99999999" in result.output
 
 
@@ -67,7 +67,7 @@ def test_predict_batch_finds_any_video_suffix_and_makes_flips(tiny_run, tiny_syn
     records[1] = dict(records[1], video_id=f"{second}_flip")             # v2.0's mirrored copy, no file
     (tmp_path / "q.json").write_text(json.dumps(records))
     result = CliRunner().invoke(cli, ["predict", str(run), "--annotations", str(tmp_path / "q.json"),
-                                      "--videos", str(videos)])
+                                      "--video-dir", str(videos)])
     assert result.exit_code == 0, result.output
     assert "2 answered" in result.output and "0 failed" in result.output
     from amuse_cli.engine.predict import Predictor

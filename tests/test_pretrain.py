@@ -81,17 +81,17 @@ def test_grounded_trains_and_evaluates_on_every_test_question(perception, tiny_f
 
 def test_scene_computed_once_per_video_equals_the_scene_computed_per_batch(perception, tiny_features):
     from amuse_cli import config
-    from amuse_cli.data.dataset import open_cache
+    from amuse_cli.features.lookup import open_cache
     from amuse_cli.data.vocab import Vocab
-    from amuse_cli.engine import data
+    from amuse_cli.engine import datasets
     from amuse_cli import registry
     work, overrides = tiny_features
     cfg = config.load(GROUNDED, [*overrides, f"model.weights={perception}"])
-    cache, recs = open_cache(cfg), data.load_split(cfg, "val")
+    cache, recs = open_cache(cfg), datasets.load_split(cfg, "val")
     vocab = Vocab.build(recs)
-    model = registry.create("model", cfg["model"], data.spec(cfg, cache, vocab)).eval()
-    ds = data.dataset(cfg, recs, cache, vocab)
-    pre = data.with_scenes(ds, model, torch.device("cpu"))
+    model = registry.create("model", cfg["model"], datasets.spec(cfg, cache, vocab)).eval()
+    ds = datasets.dataset(cfg, recs, cache, vocab)
+    pre = datasets.with_scenes(ds, model, torch.device("cpu"))
     assert "frames" not in pre[0] and "cols" in pre[0]
     batch = torch.utils.data.default_collate([ds[i] for i in range(4)])
     batch_pre = torch.utils.data.default_collate([pre[i] for i in range(4)])

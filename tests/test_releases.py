@@ -11,7 +11,7 @@ import pytest
 from amuse_cli.data.annotations import load_annotations
 from amuse_cli.data.releases import (evaluation_header, head_tail_accuracy, head_tail_labels, identify,
                                      labels_by_rule)
-from amuse_cli.metrics import cells_from_predictions
+from amuse_cli.data.metrics import cells_from_predictions
 from amuse_cli.report import find_runs, make_report
 
 from test_report import invoke, make_run  # run folders as `amuse eval` writes them

@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from amuse_cli import config
-from amuse_cli.engine.data import load_split
+from amuse_cli.engine.datasets import load_split
 from amuse_cli.errors import AnnotationError
 
 GOOD = {"video_id": "00000001", "question_id": 3, "type": '["Audio", "Counting"]',
@@ -55,6 +55,6 @@ def test_lenient_split_skips_bad_records_and_counts_them(tmp_path, capsys):
 def test_duplicate_question_ids_with_different_answers_are_both_kept(tmp_path):
     path = tmp_path / "dup.json"
     path.write_text(json.dumps([GOOD, {**GOOD, "anser": "no"}]))
-    proc = amuse("stats", path, "--json")
+    proc = amuse("stats", path, "--format", "json")
     assert proc.returncode == 0
     assert json.loads(proc.stdout)["answers"] == {"yes": 1, "no": 1}

@@ -256,7 +256,7 @@ def test_bad_prediction_line_names_file_and_line(work):
 
 
 def test_metrics_file_that_disagrees_is_flagged(work):
-    from amuse_cli.metrics import cells_from_predictions
+    from amuse_cli.data.metrics import cells_from_predictions
 
     run = make_run(work, "m/a")
     preds = [json.loads(x) for x in (run / "predictions-test.jsonl").read_text().splitlines()]

@@ -317,7 +317,7 @@ def test_cli_end_to_end_and_stats_show_all_nine_types(tmp_path, run_cli):
     assert "wrote 30 videos" in res.output
     assert len(list((out / "videos").glob("*.mp4"))) == 30 and len(list((out / "meta").glob("*.json"))) == 30
     files = [out / "json" / f"avqa-{s}.json" for s in SPLITS]
-    res = run_cli("stats", *files, "--json")
+    res = run_cli("stats", *files, "--format", "json")
     assert res.exit_code == 0, res.output
     stats = json.loads(res.output)
     assert stats["videos"] == 30 and all(n > 0 for n in stats["types"].values()), stats["types"]
@@ -325,7 +325,7 @@ def test_cli_end_to_end_and_stats_show_all_nine_types(tmp_path, run_cli):
 
 
 @pytest.mark.parametrize("args, key", [
-    (["--size", "320by240"], "--size"), (["--size", "321x240"], "--size"), (["--split", "0.5,0.5,0.5"], "--split"),
+    (["--size", "320by240"], "--size"), (["--size", "321x240"], "--size"), (["--fractions", "0.5,0.5,0.5"], "--fractions"),
     (["--videos", "0"], "--videos"), (["--seconds", "2.1", "--fps", "4"], "--seconds")])
 def test_cli_rejects_bad_options_in_one_line(tmp_path, args, key):
     from click.testing import CliRunner

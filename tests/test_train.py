@@ -21,7 +21,7 @@ from amuse_cli import config, registry
 from amuse_cli.cli import cli
 from amuse_cli.data.taxonomy import COLUMNS
 from amuse_cli.engine import checkpoint
-from amuse_cli.engine.data import GroupedBatchSampler
+from amuse_cli.engine.batches import GroupedBatchSampler
 from conftest import TRAIN_FAST
 
 REPO = Path(__file__).resolve().parents[1]

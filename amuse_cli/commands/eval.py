@@ -1,6 +1,7 @@
 """`amuse eval`: answer every question of a split with a run's best checkpoint."""
 import click
 
+from amuse_cli.commands.common import dry_run_option, run_overrides, split_option
 from amuse_cli.data.taxonomy import COLUMNS
 
 
@@ -10,11 +11,12 @@ def _pct(acc) -> str:
 
 @click.command("eval")
 @click.argument("run", type=click.Path(file_okay=False))
-@click.argument("overrides", nargs=-1)
-@click.option("--split", default="test", show_default=True)
+@run_overrides
+@split_option
 @click.option("--annotations", type=click.Path(dir_okay=False),
               help="Another annotation file to evaluate (outputs named after --split).")
-def command(run, overrides, split, annotations):
+@dry_run_option
+def command(run, overrides, split, annotations, dry_run):
     """Write predictions-<split>.jsonl and metrics-<split>.json into the run folder.
 
     OVERRIDES (key=value) may say where the data and cache are now (data.*, features.cache, eval.*,
@@ -27,7 +29,12 @@ def command(run, overrides, split, annotations):
       amuse eval checkpoints/amuse-tiny/20261126-120000-1a2b3c4d --split test
       amuse eval checkpoints/amuse/<run> data.root=/data/MUSIC-AVQA data.skip_missing=true
     """
-    from amuse_cli.engine.evaluate import evaluate
+    from amuse_cli.engine.evaluate import check_evaluable, evaluate
+    if dry_run:
+        n, skipped = check_evaluable(run, split, annotations, overrides)
+        click.echo(f"ok: {n} questions to answer ({skipped} without video); would write "
+                   f"{run}/predictions-{split}.jsonl and {run}/metrics-{split}.json")
+        return
     metrics = evaluate(run, split, annotations, overrides)
     cells = metrics["cells"]
     click.echo(f"{metrics['questions']} questions of {metrics['annotations']} "

@@ -1,50 +1,106 @@
 """`amuse extract-features`: decode every video once into the feature cache."""
 import os
 import sys
+from pathlib import Path
 
 import click
 from rich.console import Console
 
-from amuse_cli.commands.common import load_recipe, recipe_arguments
-from amuse_cli.paths import DEFAULT_RECIPE
+from amuse_cli import distributed
+from amuse_cli.commands.common import (dry_run_option, load_recipe, no_progress_option, overwrite_option,
+                                       recipe_arguments)
+from amuse_cli.paths import DEFAULT_RECIPE, DEFAULT_SYNTH_DIR
+from amuse_cli.progress import Progress
 
 
 @click.command("extract-features")
-@click.argument("recipe", required=False, default=DEFAULT_RECIPE, type=click.Path(dir_okay=False))
+@click.argument("recipe", required=False, default=DEFAULT_RECIPE)
 @recipe_arguments
-@click.option("--data", type=click.Path(file_okay=False), help="Dataset folder (overrides data.root).")
-@click.option("--cache", type=click.Path(file_okay=False), help="Cache root (overrides features.cache).")
-@click.option("--encoder", help="Also pooled frame embeddings: resnet18 | swin_v2_t "
-              "(features.encoder; weights: features.encoder_weights=FILE|DEFAULT).")
 @click.option("--workers", type=int, default=None, help="Processes [default: CPU cores / torchrun ranks].")
-@click.option("--resume/--no-resume", default=True, show_default=True,
-              help="Skip videos already cached (size-checked against the manifest).")
+@overwrite_option("every cached video (re-extract all)")
 @click.option("--verify", is_flag=True, help="Also check each cached file's SHA-256 before skipping it.")
-@click.option("--no-progress", is_flag=True, help="No progress bar or progress lines.")
-def command(recipe, overrides, print_config, data, cache, encoder, workers, resume, verify, no_progress):
+@dry_run_option
+@no_progress_option
+def command(recipe, overrides, print_config, workers, overwrite, verify, dry_run, no_progress):
     """Frames, log-mel windows and rhythm/source labels per video, cached on disk.
 
-    Exit code 0 when every video is cached, 1 when some failed (listed with their reasons).
+    A rerun resumes: videos already cached (same file size and time) are skipped. Exit code 0 when
+    every video is cached, 1 when some failed (listed with their reasons).
 
     \b
     Examples:
       amuse extract-features
       amuse extract-features recipes/amuse.yaml data.root=/data/MUSIC-AVQA --workers 8
+      amuse extract-features recipes/music-avqa.yaml data.root=/data/MUSIC-AVQA --dry-run
       torchrun --nproc-per-node=4 -m amuse_cli extract-features recipes/amuse.yaml
     """
     from amuse_cli.features import runner  # PyAV loads with the command that decodes, not the CLI
     if "=" in recipe or recipe.startswith("~"):    # `amuse extract-features key=value ...`
         recipe, overrides = DEFAULT_RECIPE, (recipe, *overrides)
-    extra = [f"data.root={data}"] * bool(data) + [f"features.cache={cache}"] * bool(cache) \
-        + [f"features.encoder={encoder}"] * bool(encoder)
-    cfg = load_recipe(recipe, list(overrides) + extra, print_config)
+    cfg = load_recipe(recipe, overrides, print_config)
     console = Console(soft_wrap=True)
-    runner.ensure_synthetic(cfg, lambda msg: console.print(msg, highlight=False))
+    if dry_run:
+        print_plan(console, runner.plan(cfg), overwrite)
+        return
+    ensure_synthetic(cfg, console, progress=not no_progress)
+    rank, world = distributed.rank_world()
     if workers is None:
-        workers = max(1, (os.cpu_count() or 1) // runner.dist_rank_world()[1])
-    manifest = runner.run(cfg, workers=workers, resume=resume, verify=verify,
-                          progress=runner.ProgressReporter(console, enabled=not no_progress))
-    if runner.dist_rank_world()[0] == 0:
-        runner.print_report(console, manifest)
+        workers = max(1, (os.cpu_count() or 1) // world)
+    manifest = runner.run(cfg, workers=workers, resume=not overwrite, verify=verify, progress=not no_progress)
+    if rank == 0:
+        print_report(console, manifest)
     if manifest["summary"]["videos_failed"]:
         sys.exit(1)
+
+
+def ensure_synthetic(cfg: dict, console, progress: bool) -> None:
+    """The default synthetic dataset is generated on first use (as `amuse synth` would), saying so."""
+    from amuse_cli.features.videos import video_folders
+    from amuse_cli.synth.generate import SynthOptions, generate
+    from amuse_cli.synth.report import print_summary
+
+    root = Path(cfg["data"]["root"])
+    if any(f.is_dir() for f in video_folders(cfg)) or cfg["data"]["benchmark"] != "synthetic" \
+            or root.resolve() != Path(DEFAULT_SYNTH_DIR).resolve():
+        return
+    console.print(f"{root} has no dataset yet: generating the synthetic benchmark first (amuse synth --out {root})",
+                  highlight=False)
+    options = SynthOptions(out=str(root))
+    with Progress("render", options.videos, enabled=progress, unit="videos") as bar:
+        print_summary(generate(options, progress=bar.advance))
+
+
+def print_report(console, manifest: dict) -> None:
+    """The summary line and a table of failed videos with their reasons."""
+    s = manifest["summary"]
+    line = (f"cache {manifest['path']}: {s['videos_ok']} ok, {s['videos_failed']} failed, "
+            f"{s['mb_per_video']:.2f} MB/video, {s['videos_extracted_this_run']} extracted in {s['seconds']:.1f} s")
+    if "rhythm_agreement" in s:
+        line += f"; vs ground truth: rhythm_agreement {s['rhythm_agreement']:.3f}, bpm_mae {s['bpm_mae']:.1f}"
+    if "rhythm_change_f1" in s:
+        line += (f", rhythm changes P {s['rhythm_change_precision']:.2f} R {s['rhythm_change_recall']:.2f} "
+                 f"F1 {s['rhythm_change_f1']:.2f} ({s['rhythm_true_changes']} true)")
+    if s["videos_without_audio"]:
+        line += f"; {s['videos_without_audio']} without audio (silence cached)"
+    console.print(line, highlight=False)
+    failed = [(v, r.get("reason", "")) for v, r in manifest["videos"].items() if r.get("status") != "ok"]
+    if not failed:
+        return
+    from rich.table import Table
+    table = Table(title=f"{len(failed)} videos failed", title_justify="left")
+    table.add_column("video_id")
+    table.add_column("reason", overflow="fold")
+    for v, reason in failed:
+        table.add_row(v, reason)
+    console.print(table)
+
+
+def print_plan(console, plan: dict, overwrite: bool) -> None:
+    """--dry-run: what a run would extract; the videos the annotations name that no folder holds."""
+    todo = plan["videos"] if overwrite else plan["videos"] - plan["cached"]
+    console.print(f"ok: settings and weights usable; {plan['videos']} videos found, {plan['cached']} already "
+                  f"cached in {plan['cache']}; would extract {todo}", highlight=False)
+    if plan["missing"]:
+        shown = ", ".join(plan["missing"][:5]) + (" ..." if len(plan["missing"]) > 5 else "")
+        console.print(f"warning: {len(plan['missing'])} videos the annotations name are in no folder of "
+                      f"data.videos ({shown}); train/eval need data.skip_missing=true for them", highlight=False)

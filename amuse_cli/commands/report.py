@@ -1,13 +1,16 @@
 """`amuse report`: the per-question-type tables papers print, across runs."""
 import click
 
+from amuse_cli.commands.common import dry_run_option, split_option
 from amuse_cli.report.reference import CHOICES
+from amuse_cli.report.writers import WRITERS
 
 
 @click.command("report")
 @click.argument("runs", nargs=-1, type=click.Path(file_okay=False))
-@click.option("--split", default="test", show_default=True)
-@click.option("--format", "fmt", default="rich", show_default=True, help="rich, md, csv, latex or json.")
+@split_option
+@click.option("--format", "fmt", type=click.Choice(list(WRITERS)), default="rich", show_default=True,
+              help="Table format.")
 @click.option("--out", type=click.Path(dir_okay=False), help="Write the table to FILE instead of stdout.")
 @click.option("--reference", type=click.Choice(CHOICES), default="auto",
               show_default=True,
@@ -16,7 +19,8 @@ from amuse_cli.report.reference import CHOICES
               help="answer: also writes <run>/report/confusion-<split>-<type>.csv.")
 @click.option("--plot", type=click.Path(dir_okay=False), help="Grouped bar chart PNG (needs matplotlib).")
 @click.option("--ci", is_flag=True, help="95% bootstrap interval per cell.")
-def command(runs, split, fmt, out, reference, by, plot, ci):
+@dry_run_option
+def command(runs, split, fmt, out, reference, by, plot, ci, dry_run):
     """Accuracy per question type (micro-averaged), one row per run or recipe.
 
     With no RUN, every run under checkpoints/ with predictions-SPLIT.jsonl; runs of one recipe that
@@ -27,6 +31,7 @@ def command(runs, split, fmt, out, reference, by, plot, ci):
       amuse report checkpoints/amuse-tiny --format md --reference none
     """
     from amuse_cli import report
+    from amuse_cli.atomic import write_atomic
     from amuse_cli.report import plot as plotting
     from amuse_cli.report.tables import type_row
 
@@ -34,14 +39,20 @@ def command(runs, split, fmt, out, reference, by, plot, ci):
     if plot:
         plotting.require_matplotlib()
     groups = report.find_runs(runs, split)
+    if dry_run:
+        for group in groups:
+            click.echo(f"would report {', '.join(run.name for run in group)}")
+        outputs = [out] * bool(out) + [plot] * bool(plot) + (["<run>/report/confusion-*.csv"] if by == "answer" else [])
+        click.echo(f"would write {', '.join(map(str, outputs)) or 'the table to stdout'}")
+        return
     rep = report.make_report(groups, by=by, reference=reference, ci=ci)
     text = write(rep)
     if out:
-        click.echo(f"wrote {report.save_atomic(out, text)}", err=True)
+        click.echo(f"wrote {write_atomic(out, text)}", err=True)
     else:
         click.echo(text, nl=False)
     for path, body in rep.files.items():
-        click.echo(f"wrote {report.save_atomic(path, body)}", err=True)
+        click.echo(f"wrote {write_atomic(path, body)}", err=True)
     if plot:
         rows = rep.data["runs"] if by == "type" else [type_row(g) for g in groups]
         click.echo(f"wrote {plotting.bar_chart(rows, plot)}", err=True)

@@ -10,17 +10,18 @@ from amuse_cli.data.stats import annotation_stats, print_stats
 
 @click.command("stats")
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of tables.")
+@click.option("--format", "fmt", type=click.Choice(["rich", "json"]), default="rich", show_default=True,
+              help="Tables, or one JSON object.")
 @click.option("--free-text", is_flag=True, help="Accept rephrased (-R) questions outside the 33 templates.")
-def command(files, as_json, free_text):
+def command(files, fmt, free_text):
     """Count questions per type, template and answer in MUSIC-AVQA annotation files.
 
     \b
     Example:
-      amuse stats ../shared/data/music-avqa/avqa-test.json --json
+      amuse stats ../shared/data/music-avqa/avqa-test.json --format json
     """
     stats = annotation_stats(files, free_text=free_text)
-    if as_json:
+    if fmt == "json":
         click.echo(json.dumps(stats, indent=2, ensure_ascii=False))
     else:
         print_stats(stats, files)

@@ -1,13 +1,16 @@
 """`amuse synth`: the built-in synthetic benchmark (real mp4 + MUSIC-AVQA json)."""
 import click
 
+from amuse_cli.commands.common import dry_run_option, no_progress_option
 from amuse_cli.paths import DEFAULT_SYNTH_DIR
-from amuse_cli.synth.generate import SynthOptions, generate, parse_size, parse_split
-from amuse_cli.synth.report import print_summary, progress_bar
+from amuse_cli.synth.generate import SynthOptions, generate, parse_size, parse_split, plan
+from amuse_cli.progress import Progress
+from amuse_cli.synth.report import print_summary
 
 
 @click.command("synth")
-@click.option("--out", default=DEFAULT_SYNTH_DIR, show_default=True, type=click.Path(file_okay=False))
+@click.option("--out", default=DEFAULT_SYNTH_DIR, show_default=True, type=click.Path(file_okay=False),
+              help="Dataset folder to write (videos/, json/, meta/).")
 @click.option("--videos", type=int, default=None, help="Number of videos.  [default: 300]")
 @click.option("--seconds", type=float, default=None, help="Duration of each video.  [default: 12]")
 @click.option("--size", default=None, help="Frame size WxH, e.g. 320x240.  [default: 320x240]")
@@ -15,7 +18,7 @@ from amuse_cli.synth.report import print_summary, progress_bar
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--questions-per-video", type=int, default=None,
               help="At most this many, one per template.  [default: 33]")
-@click.option("--split", default="0.7,0.1,0.2", show_default=True, help="train,val,test fractions of videos.")
+@click.option("--fractions", "split", default="0.7,0.1,0.2", show_default=True, help="train,val,test fractions of videos.")
 @click.option("--balanced/--no-balanced", default=True, show_default=True,
               help="Cap each answer at 50% of its template's questions (60% yes/no).")
 @click.option("--audio", default=None, metavar="synthetic|soundfont[=FILE.sf2]",
@@ -23,8 +26,9 @@ from amuse_cli.synth.report import print_summary, progress_bar
                    "FluidSynth (needs `fluidsynth`; default file: an installed FluidR3/TimGM6mb).  "
                    "[default: synthetic]")
 @click.option("--workers", type=int, default=None, help="Processes (default: all cores).")
-@click.option("--no-progress", is_flag=True, help="No progress bar.")
-def command(no_progress, **opts):
+@dry_run_option
+@no_progress_option
+def command(dry_run, no_progress, **opts):
     """Generate procedurally rendered music performances with exact ground truth.
 
     \b
@@ -38,6 +42,11 @@ def command(no_progress, **opts):
     given["split"] = parse_split(given["split"])
     options = SynthOptions(**given)
     options.check()
-    with progress_bar(options.videos, enabled=not no_progress) as advance:
-        summary = generate(options, progress=advance)
+    if dry_run:
+        metas, files = plan(options)
+        click.echo(f"ok: would write {len(metas)} videos and {sum(map(len, files.values()))} questions "
+                   f"({', '.join(f'{s} {len(q)}' for s, q in files.items())}) to {options.out}")
+        return
+    with Progress("render", options.videos, enabled=not no_progress, unit="videos") as bar:
+        summary = generate(options, progress=bar.advance)
     print_summary(summary)

@@ -1,7 +1,8 @@
 """`amuse train`: stage 1 (rhythm/source encoders) and stage 2 (QA) from one recipe."""
 import click
 
-from amuse_cli.commands.common import load_recipe, recipe_arguments
+from amuse_cli.commands.common import (dry_run_option, load_recipe, no_progress_option, overwrite_option,
+                                       recipe_arguments)
 
 
 @click.command("train")
@@ -9,9 +10,9 @@ from amuse_cli.commands.common import load_recipe, recipe_arguments
 @recipe_arguments
 @click.option("--run-name", default=None, help="Run folder name under checkpoints/<recipe name>/.")
 @click.option("--resume", default=None, help="'auto' (latest run of this recipe) or a run folder / checkpoint.")
-@click.option("--overwrite", is_flag=True, help="Replace an existing run folder of the same name.")
-@click.option("--dry-run", is_flag=True, help="Check the recipe, paths and registry names, then exit.")
-@click.option("--no-progress", is_flag=True, help="Plain log lines instead of a progress bar.")
+@overwrite_option("an existing run folder of the same name")
+@dry_run_option
+@no_progress_option
 def command(recipe, overrides, print_config, run_name, resume, overwrite, dry_run, no_progress):
     """Train a model from a YAML recipe.
 

@@ -28,7 +28,7 @@ from pathlib import Path
 
 from amuse_cli.data.annotations import read_json_array
 from amuse_cli.data.taxonomy import TEMPLATES, normalize_template
-from amuse_cli.metrics import accuracy_cells
+from amuse_cli.data.metrics import accuracy_cells
 
 # release id -> (benchmark family, as data.benchmark spells it; what it is)
 RELEASES = {
@@ -51,7 +51,7 @@ KNOWN_FILES = {
     "a5b0faaa357178ef5712f0a3b6be8e66d99c1e4d1b9fa6a1f95ec08b6b3f7cc4":
         ("music-avqa-v1-original", "train (synthetic-video part)", "json/avqa-train_fake.json"),
 }
-# v1 test files told apart by their question count (DESIGN.md, ../shared/data/music-avqa/README.md)
+# v1 test files told apart by their question count (the original and the updated release of MUSIC-AVQA v1)
 V1_TEST_COUNTS = {9185: "music-avqa-v1-original", 9129: "music-avqa-v1-updated"}
 R_ALL_QUESTIONS = 211_572        # MUSIC-AVQA-R README: "expanded from 9,129 to 211,572"
 R_FILE = re.compile(r"avqa-test-(headtail|head|tail)\b")

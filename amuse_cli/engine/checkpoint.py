@@ -1,12 +1,12 @@
-"""Checkpoints written atomically (tmp file + fsync + os.replace): a failed or interrupted write
+"""Checkpoints written atomically (amuse_cli.atomic: tmp file + fsync + os.replace): a failed or interrupted write
 never replaces the previous good file. Only tensors and plain types, so weights_only loading works."""
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import torch
 
+from amuse_cli.atomic import atomic_path
 from amuse_cli.errors import AmuseError
 
 
@@ -16,21 +16,13 @@ class CheckpointError(AmuseError):
 
 def save(state: dict, path: str | Path) -> None:
     path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     try:
-        with open(tmp, "wb") as f:
+        with atomic_path(path) as tmp, open(tmp, "wb") as f:
             torch.save(state, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
     except OSError as e:
-        tmp.unlink(missing_ok=True)
         kept = f"the previous {path.name} is intact" if path.exists() else f"no earlier {path.name} existed"
         raise CheckpointError(f"could not write checkpoint {path}: {e.strerror or e}; {kept}; free disk space "
                               f"in {path.parent} and continue with --resume {path.parent}") from None
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
 
 
 def load(path: str | Path) -> dict:

@@ -13,9 +13,12 @@ from amuse_cli.atomic import write_atomic
 from amuse_cli.data.releases import evaluation_header
 from amuse_cli.data.taxonomy import ANSWERS
 from amuse_cli.data.vocab import Vocab
-from amuse_cli.engine import checkpoint, data, distributed
+from amuse_cli import distributed
+from amuse_cli.engine import checkpoint, datasets
+from amuse_cli.engine.batches import autocast, eval_loader, pad_batch, to_device
+from amuse_cli.features.lookup import open_cache
 from amuse_cli.errors import AmuseError
-from amuse_cli.metrics import accuracy_cells
+from amuse_cli.data.metrics import accuracy_cells
 
 TOP_K = 5
 
@@ -23,12 +26,11 @@ TOP_K = 5
 @torch.inference_mode()
 def predict_dataset(model, ds, cfg: dict, ctx) -> dict[int, list]:
     """{record index: top-5 [(answer index, probability)]} for every item, gathered from all ranks."""
-    from amuse_cli.engine.train import autocast, pad_batch, to_device
     was_training = model.training
     model.eval()
     out = {}
     size = cfg["eval"]["batch_size"]
-    for batch in data.eval_loader(ds, size, cfg["train"]["num_workers"], ctx.rank, ctx.world):
+    for batch in eval_loader(ds, size, cfg["train"]["num_workers"], ctx.rank, ctx.world):
         batch, n = pad_batch(to_device(batch, ctx.device), size)
         with autocast(cfg["train"]["precision"], ctx.device):
             logits = model(batch)[:n]
@@ -54,7 +56,7 @@ WHERE_KEYS = ("features.cache", "train.device", "train.num_workers", "train.prec
 FIXED_DATA = ("data.max_tokens",)
 
 
-def load_run(run: str | Path, which: str = "best.pt", overrides=()):
+def load_checkpointed_run(run: str | Path, which: str = "best.pt", overrides=()):
     """(cfg, vocab, checkpoint dict, its path) of a run folder, with `overrides` of where its data
     lives (data.*, features.cache, eval.*, train.device); best.pt, else last.pt."""
     run = Path(run)
@@ -82,19 +84,31 @@ def write_jsonl(path: Path, rows) -> None:
     write_atomic(path, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
 
 
+def _inputs(run: Path, split: str, annotations, overrides):
+    """The run, its data and cache, checked: (cfg, vocab, state, ckpt, cache, records, questions without video)."""
+    cfg, vocab, state, ckpt = load_checkpointed_run(run, overrides=overrides)
+    cache = open_cache(cfg)
+    records = datasets.load_split(cfg, split, annotations)
+    skipped = datasets.check_videos(cfg, cache, records, split)
+    return cfg, vocab, state, ckpt, cache, records, skipped
+
+
+def check_evaluable(run: str | Path, split: str = "test", annotations: str | None = None,
+                    overrides=()) -> tuple[int, int]:
+    """Every check `evaluate` makes before answering (`amuse eval --dry-run`): (questions, without video)."""
+    *_, records, skipped = _inputs(Path(run), split, annotations, overrides)
+    return len(records), skipped
+
+
 def evaluate(run: str | Path, split: str = "test", annotations: str | None = None, overrides=()) -> dict:
     """Answer every question; write the two files (rank 0); return the metrics object."""
     run = Path(run)
-    cfg, vocab, state, ckpt = load_run(run, overrides=overrides)
+    cfg, vocab, state, ckpt, cache, records, skipped = _inputs(run, split, annotations, overrides)
     ctx = distributed.setup(cfg["train"]["device"])
     try:
-        from amuse_cli.data.dataset import open_cache
-        cache = open_cache(cfg)
-        records = data.load_split(cfg, split, annotations)
-        skipped = data.check_videos(cfg, cache, records, split)
-        ds = data.dataset(cfg, records, cache, vocab)
-        model = build_model(cfg, data.spec(cfg, cache, vocab), state, ctx.device, ckpt)
-        preds = predict_dataset(model, data.with_scenes(ds, model, ctx.device), cfg, ctx)
+        ds = datasets.dataset(cfg, records, cache, vocab)
+        model = build_model(cfg, datasets.spec(cfg, cache, vocab), state, ctx.device, ckpt)
+        preds = predict_dataset(model, datasets.with_scenes(ds, model, ctx.device), cfg, ctx)
     finally:
         distributed.cleanup()
     rows = []
@@ -108,7 +122,7 @@ def evaluate(run: str | Path, split: str = "test", annotations: str | None = Non
                      "top5": top} | ({} if top else {"skipped": "video missing from the cache"}))
     cells = accuracy_cells((r["group"], r["type"], r["correct"]) for r in rows)
     # benchmark/release: the file scored, not the recipe's training data (kept as trained_on)
-    header = evaluation_header(annotations or data.split_file(cfg, split), records, [r["correct"] for r in rows])
+    header = evaluation_header(annotations or datasets.split_file(cfg, split), records, [r["correct"] for r in rows])
     metrics = {"split": split, **header, "trained_on": cfg["data"]["benchmark"],
                "checkpoint": str(ckpt), "epoch": state.get("epoch"), "skipped_questions": skipped, "cells": cells}
     if ctx.main:

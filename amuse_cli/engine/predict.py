@@ -9,8 +9,8 @@ import torch
 
 from amuse_cli.data.annotations import PLACEHOLDER, load_annotations, question_words
 from amuse_cli.data.taxonomy import ANSWERS, PLACEHOLDERS, TEMPLATE_IDS
-from amuse_cli.engine import data
-from amuse_cli.engine.evaluate import TOP_K, build_model, load_run
+from amuse_cli.engine import datasets
+from amuse_cli.engine.evaluate import TOP_K, build_model, load_checkpointed_run
 from amuse_cli.errors import AmuseError
 from amuse_cli.features.videos import video_source
 
@@ -30,13 +30,13 @@ def match_template(words: list[str]) -> int:
 class Predictor:
     """A run's best model, its vocabulary and extraction settings; videos decoded once each."""
 
-    def __init__(self, run: str | Path, warn=print):
+    def __init__(self, run: str | Path, warn=print, overrides=()):
         from amuse_cli.features.settings import array_shapes, extraction_settings
         self.run, self.warn = Path(run), warn
-        self.cfg, self.vocab, state, ckpt = load_run(run)
+        self.cfg, self.vocab, state, ckpt = load_checkpointed_run(run, overrides=overrides)
         self.settings = extraction_settings(self.cfg)
         shapes_only = SimpleNamespace(shapes=array_shapes(self.settings))   # all data.spec reads of a cache
-        self.model = build_model(self.cfg, data.spec(self.cfg, shapes_only, self.vocab), state,
+        self.model = build_model(self.cfg, datasets.spec(self.cfg, shapes_only, self.vocab), state,
                                  torch.device("cpu"), ckpt)
         self.arrays: dict[str, dict] = {}
 
@@ -78,9 +78,9 @@ class Predictor:
         return [(ANSWERS[i], float(q)) for i, q in zip(k.tolist(), p.tolist())]
 
 
-def predict_batch(run, annotations, videos, echo=print) -> int:
+def predict_batch(run, annotations, videos, echo=print, overrides=()) -> int:
     """Answer every record of an annotation file; returns how many could not be answered."""
-    pred = Predictor(run, warn=echo)
+    pred = Predictor(run, warn=echo, overrides=overrides)
     records = load_annotations(annotations, strict=pred.cfg["data"]["strict"], free_text=True)
     failures, correct = [], 0
     folders = [Path(videos)]

@@ -19,6 +19,7 @@ from torch.nn import functional as F
 
 from amuse_cli.engine import checkpoint, seeding
 from amuse_cli.errors import AmuseError
+from amuse_cli.features.lookup import open_cache
 from amuse_cli.features.truth import read_meta, scene_truth
 from amuse_cli.models.amuse import PERCEPTION, preset
 from amuse_cli.models.inputs import audio_images
@@ -30,16 +31,18 @@ VAL_FRACTION = 0.1   # videos held out to report how well each part is learnt
 WINDOW_BATCH = 64    # log-mel windows per step when the audio head is refit alone
 
 
-def load_set(cfg: dict, columns: int, image_size: int) -> dict[str, torch.Tensor]:
-    """Frames (resized once to the stream's size), log-mels and scene truth of every cached video."""
-    from amuse_cli.data.dataset import open_cache
-    pc = cfg["pretrain"]
-    pcfg = {**cfg, "data": {**cfg["data"], "root": pc["root"]}}
-    root = Path(pc["root"])
+def open_set(cfg: dict):
+    """The cache of the pretraining set (pretrain.root), checked to have frame-level ground truth."""
+    root = Path(cfg["pretrain"]["root"])
     if not (root / cfg["data"]["meta"]).is_dir():
         raise AmuseError(f"pretrain.root={root} has no {cfg['data']['meta']}/ ground truth; make the set: "
                          f"amuse synth --out {root} --videos 500 --seed 1 --questions-per-video 1")
-    cache = open_cache(pcfg)
+    return open_cache({**cfg, "data": {**cfg["data"], "root": str(root)}})
+
+
+def load_set(cfg: dict, columns: int, image_size: int) -> dict[str, torch.Tensor]:
+    """Frames (resized once to the stream's size), log-mels and scene truth of every cached video."""
+    cache, root = open_set(cfg), Path(cfg["pretrain"]["root"])
     frames = cache.shapes["frames"][0]
     out = {k: [] for k in ("frames", "logmel", "frame_mask", "cols", "classes", "glob")}
     for video_id in sorted(cache.videos):

@@ -39,6 +39,7 @@ def create(cfg: dict, run_name: str | None, overwrite: bool) -> Path:
 
 # What a resumed run may change: how long and where it trains, how it logs. Anything else (model,
 # data, optimiser, features) would make the run's config.yaml describe a model it did not train.
+# train.log_every is retired (config.RETIRED): runs saved with it may still be resumed.
 RESUMABLE = ("train.epochs", "train.device", "train.num_workers", "train.log_every", "train.keep_last",
              "eval.batch_size")
 
@@ -111,13 +112,10 @@ def _env() -> str:
     return "\n".join(lines) + "\n"
 
 
-write_text = write_atomic
-
-
 def describe(run: Path, cfg: dict, argv: list[str]) -> None:
     """config.yaml (resolved, seed filled in), command.txt (every command that ran in it), env.txt, git.txt."""
-    write_text(run / "config.yaml", config.dump(cfg))
+    write_atomic(run / "config.yaml", config.dump(cfg))
     before = (run / "command.txt").read_text(encoding="utf-8") if (run / "command.txt").exists() else ""
-    write_text(run / "command.txt", before + " ".join(argv) + "\n")
-    write_text(run / "env.txt", _env())
-    write_text(run / "git.txt", _git())
+    write_atomic(run / "command.txt", before + " ".join(argv) + "\n")
+    write_atomic(run / "env.txt", _env())
+    write_atomic(run / "git.txt", _git())

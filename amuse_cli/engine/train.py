@@ -1,17 +1,21 @@
 """`amuse train`: stage 1 (rhythm/source encoders, then frozen) and stage 2 (QA) in one run folder.
 
+A `Trainer` runs in named phases: `preflight` (checks before any file is written), `open_run` (run
+folder, seed, checkpoint to resume), `setup` (data, model, stage 1, optimiser, resume state), then
+`fit`: per epoch `train_epoch`, `validate` and `finish_epoch` (console line, `save`, metrics row).
+
 Checkpoints at every epoch end hold everything a resume needs (model, optimizer, scheduler, scaler,
 RNG states, epoch, step, best val accuracy); data order depends on (seed, epoch) only, so on CPU in
 deterministic mode a killed run resumed with `--resume auto` ends exactly like an uninterrupted one.
 """
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import resource
 import sys
 import time
+from dataclasses import dataclass, field
+from itertools import islice
 from pathlib import Path
 
 import torch
@@ -20,48 +24,21 @@ from torch.nn import functional as F
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, Subset
 
-from amuse_cli import __version__, config, registry
+from amuse_cli import __version__, config, distributed, registry
+from amuse_cli.atomic import atomic_path, write_atomic
 from amuse_cli.data.vocab import Vocab
-from amuse_cli.engine import checkpoint, data, distributed, rundir, seeding
+from amuse_cli.engine import checkpoint, datasets, rundir, seeding
+from amuse_cli.engine.batches import autocast, loader, pad_batch, peak_memory_gb, template_answer_ids, to_device
 from amuse_cli.engine.evaluate import predict_dataset, val_cells
-from amuse_cli.engine.progress import EpochProgress, fmt_time
-from amuse_cli.errors import AmuseError, ConfigError
+from amuse_cli.errors import AmuseError
+from amuse_cli.features.lookup import open_cache
+from amuse_cli.progress import Progress, fmt_time
 
-PRECISIONS = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
 CPU_SLOW_S = 1800  # warn when the measured CPU estimate exceeds 30 minutes
 
 
 class NonFiniteLoss(AmuseError):
     """The loss became NaN or infinite."""
-
-
-def autocast(precision: str, device: torch.device):
-    if precision not in PRECISIONS:
-        raise ConfigError(f"train.precision={precision!r}; use fp32, bf16 or fp16")
-    if PRECISIONS[precision] is None:
-        return contextlib.nullcontext()
-    if precision == "bf16" and device.type == "cuda" and not torch.cuda.is_bf16_supported():
-        raise ConfigError("this GPU has no bf16; set train.precision=fp16 or train.precision=fp32")
-    return torch.autocast(device.type, dtype=PRECISIONS[precision])
-
-
-def peak_memory_gb(device: torch.device) -> float:
-    if device.type == "cuda":
-        return torch.cuda.max_memory_allocated(device) / 1e9
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6  # kB on Linux
-
-
-def to_device(batch: dict, device) -> dict:
-    return {k: v.to(device, non_blocking=True) for k, v in batch.items()}
-
-
-def pad_batch(batch: dict, size: int) -> tuple[dict, int]:
-    """Repeat the last question up to `size` rows; returns (batch, real rows). A constant batch size
-    matters on CPU, where kernels are set up per input shape (seconds each) and kept in memory."""
-    n = len(batch["answer"])
-    if n >= size:
-        return batch, n
-    return {k: torch.cat([v, v[-1:].expand(size - n, *v.shape[1:])]) for k, v in batch.items()}, n
 
 
 def cpu_warning(cfg: dict, device: torch.device) -> str | None:
@@ -80,12 +57,17 @@ class MetricsLog:
     def __init__(self, path: Path, enabled: bool):
         self.path, self.enabled = path, enabled
 
+    def restart(self) -> None:
+        """A run started from scratch (no checkpoint) starts its log again."""
+        if self.enabled and self.path.exists():
+            self.path.unlink()
+
     def truncate(self, stage2_epochs: int) -> None:
         if not self.enabled or not self.path.exists():
             return
         keep = [ln for ln in self.path.read_text().splitlines()
                 if ln.strip() and (json.loads(ln).get("stage") == "stage1" or json.loads(ln)["epoch"] <= stage2_epochs)]
-        rundir.write_text(self.path, "".join(ln + "\n" for ln in keep))
+        write_atomic(self.path, "".join(ln + "\n" for ln in keep))
 
     def write(self, **row) -> None:
         if self.enabled:
@@ -126,27 +108,6 @@ def freeze_stage1(model) -> None:
             p.requires_grad = False
 
 
-def _resolve_run(cfg, run_name, resume, overwrite, ctx):
-    """(cfg with its seed, run folder, checkpoint to resume or None) agreed on by every rank."""
-    ckpt = None
-    if ctx.main:
-        if resume:
-            run, ckpt = rundir.find_resume(cfg, resume)
-            saved = yaml.safe_load((run / "config.yaml").read_text()) if (run / "config.yaml").exists() else None
-            if saved is not None:
-                rundir.check_resumable(run, saved, cfg)
-                cfg = {**cfg, "seed": saved["seed"]}
-        else:
-            run = rundir.create(cfg, run_name, overwrite)
-        if cfg["seed"] is None:
-            cfg = {**cfg, "seed": seeding.draw_seed()}
-        res = (cfg, str(run), str(ckpt) if ckpt else None)
-    else:
-        res = None
-    cfg, run, ckpt = distributed.broadcast(res)
-    return cfg, Path(run), (Path(ckpt) if ckpt else None)
-
-
 def check_source_labels(cfg: dict) -> None:
     """The source branch learns from the cache's source labels: none to learn from is an error."""
     if cfg["features"]["source_method"] == "none" and (cfg["model"] or {}).get("source"):
@@ -163,14 +124,13 @@ def dry_run(cfg: dict) -> None:
     if warn:
         print(warn, file=sys.stderr, flush=True)
     check_source_labels(cfg)
-    from amuse_cli.data.dataset import open_cache
     cache = open_cache(cfg)
-    train_recs = data.load_split(cfg, "train")
-    for split, recs in (("train", train_recs), ("val", data.load_split(cfg, "val")),
-                        ("test", data.load_split(cfg, "test"))):
-        data.check_videos(cfg, cache, recs, split)
+    train_recs = datasets.load_split(cfg, "train")
+    for split, recs in (("train", train_recs), ("val", datasets.load_split(cfg, "val")),
+                        ("test", datasets.load_split(cfg, "test"))):
+        datasets.check_videos(cfg, cache, recs, split)
     # the model too: settings that only its builder can judge (e.g. a missing weights file)
-    registry.create("model", cfg["model"], data.spec(cfg, cache, Vocab.build(train_recs)), where="model.name")
+    registry.create("model", cfg["model"], datasets.spec(cfg, cache, Vocab.build(train_recs)), where="model.name")
 
 
 def train(cfg: dict, *, run_name: str | None = None, resume: str | None = None, overwrite: bool = False,
@@ -178,184 +138,313 @@ def train(cfg: dict, *, run_name: str | None = None, resume: str | None = None, 
     """Train per the resolved recipe; returns the run folder."""
     ctx = distributed.setup(cfg["train"]["device"])
     try:
-        return _train(cfg, ctx, run_name, resume, overwrite, progress, argv or sys.argv)
+        trainer = Trainer(cfg, ctx, progress=progress, argv=argv or sys.argv)
+        trainer.preflight()
+        trainer.open_run(run_name, resume, overwrite)
+        try:
+            trainer.setup()
+            trainer.fit()
+        except BaseException:
+            if ctx.main and not resume:
+                rundir.remove_if_unfinished(trainer.run_dir)  # a new run that failed before its first checkpoint
+            raise
+        return trainer.run_dir
     finally:
         distributed.cleanup()
 
 
-def _train(cfg, ctx, run_name, resume, overwrite, progress, argv) -> Path:
-    tc = cfg["train"]
-    autocast(tc["precision"], ctx.device)  # fail early on an unusable precision
-    if tc["deterministic"]:
-        seeding.make_deterministic()
-    if ctx.device.type == "cpu":
-        torch.set_flush_denormal(True)  # tiny weights/gradients in denormal floats stall CPUs many-fold
-    warn = cpu_warning(cfg, ctx.device)
-    if warn and ctx.main:
-        print(warn, file=sys.stderr, flush=True)
-    from amuse_cli.data.dataset import open_cache
-    # Everything that can be checked is checked before the run folder: a bad cache, annotation
-    # file or missing video leaves nothing behind, and a resumed run's files stay untouched.
-    check_source_labels(cfg)
-    cache = open_cache(cfg)
-    train_recs, val_recs = data.load_split(cfg, "train"), data.load_split(cfg, "val")
-    for split, recs in (("train", train_recs), ("val", val_recs)):
-        data.check_videos(cfg, cache, recs, split)
-    cfg, run, ckpt = _resolve_run(cfg, run_name, resume, overwrite, ctx)
-    try:
-        return _train_in(cfg, ctx, cache, run, ckpt, train_recs, val_recs, progress, argv, warn)
-    except BaseException:
-        if ctx.main and not resume:
-            rundir.remove_if_unfinished(run)     # a new run that failed before its first checkpoint
-        raise
+@dataclass
+class EpochStats:
+    """What one epoch's training pass measured."""
+    t0: float = field(default_factory=time.time)
+    seen: int = 0            # questions, padding excluded
+    loss_sum: float = 0.0    # per-question loss summed, for the epoch's mean
+    loss_avg: float = 0.0    # running mean over steps, for the progress line
+    steps: int = 0
+    elapsed: float = 0.0
+
+    def add(self, value: float, n: int) -> None:
+        self.seen += n
+        self.loss_sum += value * n
+        self.steps += 1
+        self.loss_avg += (value - self.loss_avg) / self.steps
 
 
-def _train_in(cfg, ctx, cache, run, ckpt, train_recs, val_recs, progress, argv, warn) -> Path:
-    tc = cfg["train"]
-    seed = cfg["seed"]
-    seeding.seed_everything(seed + ctx.rank)
-    vocab = Vocab.load(run / "vocab.json") if ckpt and (run / "vocab.json").exists() else Vocab.build(train_recs)
-    log = MetricsLog(run / "metrics.jsonl", ctx.main)
-    train_ds, val_ds = data.dataset(cfg, train_recs, cache, vocab), data.dataset(cfg, val_recs, cache, vocab)
-    model = registry.create("model", cfg["model"], data.spec(cfg, cache, vocab), where="model.name").to(ctx.device)
-    state = checkpoint.load(ckpt) if ckpt else None
-    if state is not None:
-        checkpoint.restore(model, state, ckpt)
-    if ctx.main:                 # written once the recipe, data and checkpoint have all been accepted
-        rundir.describe(run, cfg, argv)
-        tmp = run / ".vocab.json.tmp"
-        vocab.save(tmp)
-        os.replace(tmp, run / "vocab.json")
-        print(f"run folder {run}", flush=True)
-    if state is None:
-        if log.enabled and log.path.exists():  # a run restarted from scratch starts its log again
-            log.path.unlink()
-        if hasattr(model, "fit_prior"):
-            model.fit_prior(*data.template_answer_ids(train_recs))
-        if getattr(model, "stage1", None) is not None and cfg["stage1"]["epochs"] > 0:
-            run_stage1(model, train_ds, cfg, ctx, log)
-    freeze_stage1(model)
-    train_ds, val_ds = data.with_scenes(train_ds, model, ctx.device), data.with_scenes(val_ds, model, ctx.device)
-    params = [p for p in model.parameters() if p.requires_grad]
-    trainable = bool(params) and getattr(model, "trainable", True)
-    epochs = tc["epochs"] if trainable else 1  # the prior needs one pass to be scored and saved
-    dl = data.loader(train_ds, tc["batch_size"], tc["questions_per_video"], seed, tc["num_workers"],
-                     ctx.rank, ctx.world)
-    steps_per_epoch = len(dl) if tc["max_batches"] is None else min(len(dl), tc["max_batches"])
-    opt = sched = None
-    if trainable:
-        opt = registry.create("optim", cfg["optim"], params, where="optim.name")
-        total = epochs * max(1, steps_per_epoch // tc["grad_accum"])
-        sched = registry.create("sched", cfg["sched"], opt, total, where="sched.name")
-    scaler = torch.amp.GradScaler(ctx.device.type, enabled=tc["precision"] == "fp16")
-    start, step, best = 0, 0, {"acc": None, "epoch": None}
-    if state is not None:
-        if opt is not None:
-            opt.load_state_dict(state["optimizer"])
-            sched.load_state_dict(state["scheduler"])
-        scaler.load_state_dict(state["scaler"])
-        start, step, best = state["epoch"], state["step"], state["best"]
-        seeding.set_rng_state(state["rng"][min(ctx.rank, len(state["rng"]) - 1)])
-        log.truncate(start)
-        if ctx.main:
-            print(f"resumed {ckpt}: epoch {start}/{epochs} done, step {step}, best val accuracy "
-                  f"{best['acc']} (epoch {best['epoch']}); model, optimizer, scheduler, scaler and RNG "
+class Trainer:
+    """One `amuse train` run; see the module docstring for the order of its phases."""
+
+    def __init__(self, cfg: dict, ctx: distributed.Context, *, progress: bool, argv: list[str]):
+        self.cfg, self.ctx, self.show_progress, self.argv = cfg, ctx, progress, argv
+
+    @property
+    def tc(self) -> dict:
+        return self.cfg["train"]
+
+    # --- before the run folder ----------------------------------------------------------------------
+
+    def preflight(self) -> None:
+        """Everything that can be checked is checked before the run folder: a bad cache, annotation
+        file or missing video leaves nothing behind, and a resumed run's files stay untouched."""
+        autocast(self.tc["precision"], self.ctx.device)  # fail early on an unusable precision
+        self.configure_torch()
+        self.warn = cpu_warning(self.cfg, self.ctx.device)
+        if self.warn and self.ctx.main:
+            print(self.warn, file=sys.stderr, flush=True)
+        check_source_labels(self.cfg)
+        self.cache = open_cache(self.cfg)
+        self.train_recs, self.val_recs = datasets.load_split(self.cfg, "train"), datasets.load_split(self.cfg, "val")
+        for split, recs in (("train", self.train_recs), ("val", self.val_recs)):
+            datasets.check_videos(self.cfg, self.cache, recs, split)
+
+    def configure_torch(self) -> None:
+        if self.tc["deterministic"]:
+            seeding.make_deterministic()
+        if self.ctx.device.type == "cpu":
+            torch.set_flush_denormal(True)  # tiny weights/gradients in denormal floats stall CPUs many-fold
+
+    def open_run(self, run_name: str | None, resume: str | None, overwrite: bool) -> None:
+        """The run folder, the seed and the checkpoint to resume (or None), decided by rank 0 for all ranks."""
+        decided = self._decide_run(run_name, resume, overwrite) if self.ctx.main else None
+        self.cfg, run, ckpt = distributed.broadcast(decided)
+        self.run_dir, self.ckpt = Path(run), (Path(ckpt) if ckpt else None)
+
+    def _decide_run(self, run_name, resume, overwrite) -> tuple[dict, str, str | None]:
+        cfg, ckpt = self.cfg, None
+        if resume:
+            run, ckpt = rundir.find_resume(cfg, resume)
+            saved = yaml.safe_load((run / "config.yaml").read_text()) if (run / "config.yaml").exists() else None
+            if saved is not None:
+                rundir.check_resumable(run, saved, cfg)
+                cfg = {**cfg, "seed": saved["seed"]}  # a resumed run keeps the seed it drew
+        else:
+            run = rundir.create(cfg, run_name, overwrite)
+        if cfg["seed"] is None:
+            cfg = {**cfg, "seed": seeding.draw_seed()}
+        return cfg, str(run), str(ckpt) if ckpt else None
+
+    # --- setup: the order below is the order random numbers are drawn in, so keep it ----------------
+
+    def setup(self) -> None:
+        """Data, model, stage 1, optimiser and the resumed state: all the epoch loop needs."""
+        seeding.seed_everything(self.cfg["seed"] + self.ctx.rank)
+        self.setup_data()
+        state = self.setup_model()
+        self.write_run_files()
+        if state is None:
+            self.start_fresh()
+        freeze_stage1(self.model)
+        self.train_ds = datasets.with_scenes(self.train_ds, self.model, self.ctx.device)
+        self.val_ds = datasets.with_scenes(self.val_ds, self.model, self.ctx.device)
+        self.setup_optimiser()
+        self.restore_progress(state)
+        self.net = DistributedDataParallel(self.model) if distributed.active() and self.trainable else self.model
+        self.announce()
+
+    def setup_data(self) -> None:
+        """The vocabulary (a resumed run keeps its own), the metrics log and both datasets."""
+        vocab_file = self.run_dir / "vocab.json"
+        self.vocab = Vocab.load(vocab_file) if self.ckpt and vocab_file.exists() else Vocab.build(self.train_recs)
+        self.log = MetricsLog(self.run_dir / "metrics.jsonl", self.ctx.main)
+        self.train_ds = datasets.dataset(self.cfg, self.train_recs, self.cache, self.vocab)
+        self.val_ds = datasets.dataset(self.cfg, self.val_recs, self.cache, self.vocab)
+
+    def setup_model(self) -> dict | None:
+        """The model, with the checkpoint's weights when resuming; returns that checkpoint (or None)."""
+        spec = datasets.spec(self.cfg, self.cache, self.vocab)
+        self.model = registry.create("model", self.cfg["model"], spec, where="model.name").to(self.ctx.device)
+        state = checkpoint.load(self.ckpt) if self.ckpt else None
+        if state is not None:
+            checkpoint.restore(self.model, state, self.ckpt)
+        return state
+
+    def write_run_files(self) -> None:
+        """Written once the recipe, data and checkpoint have all been accepted (rank 0)."""
+        if not self.ctx.main:
+            return
+        rundir.describe(self.run_dir, self.cfg, self.argv)
+        with atomic_path(self.run_dir / "vocab.json") as tmp:
+            self.vocab.save(tmp)
+        print(f"run folder {self.run_dir}", flush=True)
+
+    def start_fresh(self) -> None:
+        """A run without a checkpoint: a new log, the answer prior counted, stage 1 trained."""
+        self.log.restart()
+        if hasattr(self.model, "fit_prior"):
+            self.model.fit_prior(*template_answer_ids(self.train_recs))
+        if getattr(self.model, "stage1", None) is not None and self.cfg["stage1"]["epochs"] > 0:
+            run_stage1(self.model, self.train_ds, self.cfg, self.ctx, self.log)
+
+    def setup_optimiser(self) -> None:
+        """Loader, optimiser, schedule and grad scaler. A model with nothing to train (the prior) gets
+        no optimiser and one epoch: the pass that scores and saves it."""
+        tc = self.tc
+        self.params = [p for p in self.model.parameters() if p.requires_grad]
+        self.trainable = bool(self.params) and getattr(self.model, "trainable", True)
+        self.epochs = tc["epochs"] if self.trainable else 1
+        self.train_loader = loader(self.train_ds, tc["batch_size"], tc["questions_per_video"], self.cfg["seed"],
+                                   tc["num_workers"], self.ctx.rank, self.ctx.world)
+        n_batches = len(self.train_loader)
+        self.steps_per_epoch = n_batches if tc["max_batches"] is None else min(n_batches, tc["max_batches"])
+        self.opt = self.sched = None
+        if self.trainable:
+            self.opt = registry.create("optim", self.cfg["optim"], self.params, where="optim.name")
+            total = self.epochs * max(1, self.steps_per_epoch // tc["grad_accum"])
+            self.sched = registry.create("sched", self.cfg["sched"], self.opt, total, where="sched.name")
+        self.scaler = torch.amp.GradScaler(self.ctx.device.type, enabled=tc["precision"] == "fp16")
+
+    def restore_progress(self, state: dict | None) -> None:
+        """Epoch, step and best accuracy: from scratch, or from the checkpoint together with the optimiser,
+        schedule, scaler and RNG states (and the log loses its rows past the checkpoint)."""
+        self.start, self.step, self.best = 0, 0, {"acc": None, "epoch": None}
+        if state is None:
+            return
+        if self.opt is not None:
+            self.opt.load_state_dict(state["optimizer"])
+            self.sched.load_state_dict(state["scheduler"])
+        self.scaler.load_state_dict(state["scaler"])
+        self.start, self.step, self.best = state["epoch"], state["step"], state["best"]
+        seeding.set_rng_state(state["rng"][min(self.ctx.rank, len(state["rng"]) - 1)])
+        self.log.truncate(self.start)
+        if self.ctx.main:
+            print(f"resumed {self.ckpt}: epoch {self.start}/{self.epochs} done, step {self.step}, best val accuracy "
+                  f"{self.best['acc']} (epoch {self.best['epoch']}); model, optimizer, scheduler, scaler and RNG "
                   f"states restored", flush=True)
-    net = DistributedDataParallel(model) if distributed.active() and trainable else model
-    if ctx.main:
-        print(f"training {cfg['model']['name']}: {len(train_ds)} train / {len(val_ds)} val questions, "
-              f"{epochs} epochs x {steps_per_epoch} steps, global batch {tc['batch_size'] * ctx.world}, "
-              f"device {ctx.device}, {tc['precision']}", flush=True)
-    bar = EpochProgress(progress and ctx.main, tc["log_every"], epochs)
-    for epoch in range(start, epochs):
-        dl.batch_sampler.set_epoch(epoch)
-        t0, seen, loss_sum = time.time(), 0, 0.0
-        if trainable:
-            net.train()
-            freeze_stage1(model)
-            bar.start(epoch, steps_per_epoch)
-            for i, batch in enumerate(dl):
-                if i >= steps_per_epoch:
-                    break
-                batch, n = pad_batch(to_device(batch, ctx.device), tc["batch_size"])
-                with autocast(tc["precision"], ctx.device):
-                    loss = F.cross_entropy(net(batch)[:n].float(), batch["answer"][:n])
-                value = distributed.mean(loss.item(), ctx.device)
-                if not torch.isfinite(torch.tensor(value)):
-                    bar.stop()
-                    kept = f"last good checkpoint {run / 'last.pt'} kept" if (run / "last.pt").exists() \
-                        else "no checkpoint was written yet"
-                    raise NonFiniteLoss(f"loss became {value} at epoch {epoch + 1} step {step + 1} (batch {i + 1}); "
-                                        f"{kept}; lower optim.lr, keep train.grad_clip, or use "
-                                        f"train.precision=fp32, then --resume {run}")
-                scaler.scale(loss / tc["grad_accum"]).backward()
-                if (i + 1) % tc["grad_accum"] == 0 or i + 1 == steps_per_epoch:
-                    scaler.unscale_(opt)
-                    if tc["grad_clip"]:
-                        torch.nn.utils.clip_grad_norm_(params, tc["grad_clip"])
-                    scaler.step(opt)
-                    scaler.update()
-                    opt.zero_grad(set_to_none=True)
-                    sched.step()
-                    step += 1
-                seen += n
-                loss_sum += value * n
-                bar.update(i + 1, value, seen)
-                if warn and i == 1 and ctx.main:
-                    per_step = (time.time() - t0) / 2
-                    eta = per_step * steps_per_epoch * (epochs - epoch)
-                    if eta > CPU_SLOW_S:
-                        print(f"warning: measured on this CPU: {per_step:.1f} s per step, about {fmt_time(eta)} "
-                              f"for {epochs - epoch} epochs; recipes/amuse-tiny.yaml runs in minutes",
-                              file=sys.stderr, flush=True)
-            bar.stop()
-        elapsed = time.time() - t0
-        cells = val_cells(predict_dataset(model, val_ds, cfg, ctx), val_recs)
+
+    def announce(self) -> None:
+        if self.ctx.main:
+            tc = self.tc
+            print(f"training {self.cfg['model']['name']}: {len(self.train_ds)} train / {len(self.val_ds)} val "
+                  f"questions, {self.epochs} epochs x {self.steps_per_epoch} steps, global batch "
+                  f"{tc['batch_size'] * self.ctx.world}, device {self.ctx.device}, {tc['precision']}", flush=True)
+
+    # --- the epoch loop -----------------------------------------------------------------------------
+
+    def fit(self) -> None:
+        for epoch in range(self.start, self.epochs):
+            stats = self.train_epoch(epoch)
+            cells, improved = self.validate(epoch)
+            self.finish_epoch(epoch, stats, cells, improved)
+        self.check_ranks_agree()
+
+    def train_epoch(self, epoch: int) -> EpochStats:
+        """One pass over the training batches; none for a model with nothing to train."""
+        self.train_loader.batch_sampler.set_epoch(epoch)
+        stats = EpochStats()
+        if self.trainable:
+            self.net.train()
+            freeze_stage1(self.model)  # net.train() just switched the frozen encoders back to training mode
+            with Progress(f"epoch {epoch + 1}/{self.epochs}", self.steps_per_epoch, unit="steps", transient=True,
+                          enabled=self.show_progress and self.ctx.main) as bar:
+                for i, batch in enumerate(islice(self.train_loader, self.steps_per_epoch)):
+                    value, n = self.train_step(epoch, i, batch)
+                    stats.add(value, n)
+                    rate = stats.seen / max(time.time() - stats.t0, 1e-9)
+                    bar.advance(info=f"loss {value:.3f} (avg {stats.loss_avg:.3f}) {rate:.0f} samples/s")
+                    if i == 1 and self.warn and self.ctx.main:
+                        self.warn_if_slow(epoch, stats.t0)
+        stats.elapsed = time.time() - stats.t0
+        return stats
+
+    def train_step(self, epoch: int, i: int, batch: dict) -> tuple[float, int]:
+        """Forward and backward on batch i (an optimiser step every grad_accum batches and at the
+        epoch's end); returns (loss averaged over ranks, questions in the batch)."""
+        batch, n = pad_batch(to_device(batch, self.ctx.device), self.tc["batch_size"])
+        with autocast(self.tc["precision"], self.ctx.device):
+            loss = F.cross_entropy(self.net(batch)[:n].float(), batch["answer"][:n])
+        value = distributed.mean(loss.item(), self.ctx.device)
+        if not torch.isfinite(torch.tensor(value)):
+            raise self.non_finite(value, epoch, i)
+        self.scaler.scale(loss / self.tc["grad_accum"]).backward()
+        if (i + 1) % self.tc["grad_accum"] == 0 or i + 1 == self.steps_per_epoch:
+            self.optimiser_step()
+        return value, n
+
+    def optimiser_step(self) -> None:
+        self.scaler.unscale_(self.opt)  # so that clipping sees the true gradients under fp16
+        if self.tc["grad_clip"]:
+            torch.nn.utils.clip_grad_norm_(self.params, self.tc["grad_clip"])
+        self.scaler.step(self.opt)
+        self.scaler.update()
+        self.opt.zero_grad(set_to_none=True)
+        self.sched.step()
+        self.step += 1
+
+    def non_finite(self, value: float, epoch: int, i: int) -> NonFiniteLoss:
+        last = self.run_dir / "last.pt"
+        kept = f"last good checkpoint {last} kept" if last.exists() else "no checkpoint was written yet"
+        return NonFiniteLoss(f"loss became {value} at epoch {epoch + 1} step {self.step + 1} (batch {i + 1}); "
+                             f"{kept}; lower optim.lr, keep train.grad_clip, or use "
+                             f"train.precision=fp32, then --resume {self.run_dir}")
+
+    def warn_if_slow(self, epoch: int, t0: float) -> None:
+        """A GPU recipe on a CPU: the time left, measured over the first two steps, when it is long."""
+        per_step = (time.time() - t0) / 2
+        eta = per_step * self.steps_per_epoch * (self.epochs - epoch)
+        if eta > CPU_SLOW_S:
+            print(f"warning: measured on this CPU: {per_step:.1f} s per step, about {fmt_time(eta)} "
+                  f"for {self.epochs - epoch} epochs; recipes/amuse-tiny.yaml runs in minutes",
+                  file=sys.stderr, flush=True)
+
+    def validate(self, epoch: int) -> tuple[dict, bool]:
+        """Accuracy per question-type column on val; (the cells, whether the average beat the best)."""
+        cells = val_cells(predict_dataset(self.model, self.val_ds, self.cfg, self.ctx), self.val_recs)
         acc = cells["Avg"]["acc"]
-        improved = best["acc"] is None or (acc is not None and acc > best["acc"])
+        improved = self.best["acc"] is None or (acc is not None and acc > self.best["acc"])
         if improved:
-            best = {"acc": acc, "epoch": epoch + 1}
-        row = dict(stage="qa", epoch=epoch + 1, step=step, train_loss=round(loss_sum / max(seen, 1), 6),
-                   val_acc=acc, val={c: v["acc"] for c, v in cells.items()},
-                   lr=opt.param_groups[0]["lr"] if opt else None,
-                   samples_per_s=round(seen * ctx.world / max(elapsed, 1e-9), 2),
-                   peak_mem_gb=round(peak_memory_gb(ctx.device), 3), time_s=round(elapsed, 2))
-        rngs = distributed.gather(seeding.rng_state())
-        if ctx.main:
-            print(f"epoch {epoch + 1}/{epochs} train loss {row['train_loss']:.4f} val accuracy {acc} "
-                  f"(best {best['acc']} at epoch {best['epoch']}) {row['samples_per_s']} samples/s", flush=True)
-            save_epoch(run, model, opt, sched, scaler, rngs, epoch + 1, step, best, cfg, improved, cells,
-                       tc["keep_last"])
-            log.write(**row)
+            self.best = {"acc": acc, "epoch": epoch + 1}
+        return cells, improved
+
+    def finish_epoch(self, epoch: int, stats: EpochStats, cells: dict, improved: bool) -> None:
+        """The console line, the checkpoints, then the metrics row (rank 0); every rank waits for them."""
+        row = self.metrics_row(epoch, stats, cells)
+        rngs = distributed.gather(seeding.rng_state())  # every rank's, so a resume continues each one
+        if self.ctx.main:
+            print(f"epoch {epoch + 1}/{self.epochs} train loss {row['train_loss']:.4f} val accuracy {row['val_acc']} "
+                  f"(best {self.best['acc']} at epoch {self.best['epoch']}) {row['samples_per_s']} samples/s",
+                  flush=True)
+            self.save(epoch, rngs, cells, improved)
+            self.log.write(**row)
         distributed.barrier()
-    check_ranks_agree(model, ctx)
-    return run
 
+    def metrics_row(self, epoch: int, stats: EpochStats, cells: dict) -> dict:
+        return dict(stage="qa", epoch=epoch + 1, step=self.step,
+                    train_loss=round(stats.loss_sum / max(stats.seen, 1), 6),
+                    val_acc=cells["Avg"]["acc"], val={c: v["acc"] for c, v in cells.items()},
+                    lr=self.opt.param_groups[0]["lr"] if self.opt else None,
+                    samples_per_s=round(stats.seen * self.ctx.world / max(stats.elapsed, 1e-9), 2),
+                    peak_mem_gb=round(peak_memory_gb(self.ctx.device), 3), time_s=round(stats.elapsed, 2))
 
-def check_ranks_agree(model, ctx) -> None:
-    """Under torchrun, every process must end with the same weights (DDP keeps them in step)."""
-    if ctx.world == 1:
-        return
-    sums = distributed.gather(sum(p.detach().double().sum().item() for p in model.parameters()))
-    if ctx.main:
-        if max(sums) - min(sums) > 1e-6 * max(1.0, abs(sums[0])):
-            raise AmuseError(f"the {ctx.world} processes ended with different weights (checksums {sums}); "
-                             f"report this with the run's env.txt")
-        print(f"ranks agree: {ctx.world} processes, parameter checksum {sums[0]:.6f}", flush=True)
+    def save(self, epoch: int, rngs: list[dict], cells: dict, improved: bool) -> None:
+        """last.pt (everything to resume), best.pt when val improved (weights), epoch_NNN.pt links."""
+        run, done = self.run_dir, epoch + 1
+        meta = {"epoch": done, "step": self.step, "seed": self.cfg["seed"],
+                "config_hash": config.config_hash(self.cfg), "amuse_version": __version__}
+        if improved:
+            checkpoint.save({"model": self.model.state_dict(), "val": cells, **meta}, run / "best.pt")
+        checkpoint.save({"model": self.model.state_dict(), "optimizer": self.opt.state_dict() if self.opt else None,
+                         "scheduler": self.sched.state_dict() if self.sched else None,
+                         "scaler": self.scaler.state_dict(), "rng": rngs, "best": self.best, **meta}, run / "last.pt")
+        self.link_epoch(done)
 
-
-def save_epoch(run: Path, model, opt, sched, scaler, rngs, epoch, step, best, cfg, improved, cells, keep_last):
-    """last.pt (everything to resume), best.pt when val improved (weights), epoch_NNN.pt links."""
-    meta = {"epoch": epoch, "step": step, "seed": cfg["seed"], "config_hash": config.config_hash(cfg),
-            "amuse_version": __version__}
-    if improved:
-        checkpoint.save({"model": model.state_dict(), "val": cells, **meta}, run / "best.pt")
-    checkpoint.save({"model": model.state_dict(), "optimizer": opt.state_dict() if opt else None,
-                     "scheduler": sched.state_dict() if sched else None, "scaler": scaler.state_dict(),
-                     "rng": rngs, "best": best, **meta}, run / "last.pt")
-    if keep_last:
-        link = run / f"epoch_{epoch:03d}.pt"
+    def link_epoch(self, done: int) -> None:
+        """epoch_NNN.pt: a hard link to this epoch's last.pt; only the newest train.keep_last stay."""
+        keep_last = self.tc["keep_last"]
+        if not keep_last:
+            return
+        link = self.run_dir / f"epoch_{done:03d}.pt"
         link.unlink(missing_ok=True)
-        os.link(run / "last.pt", link)
-        for old in sorted(run.glob("epoch_*.pt"))[:-keep_last]:
+        os.link(self.run_dir / "last.pt", link)
+        for old in sorted(self.run_dir.glob("epoch_*.pt"))[:-keep_last]:
             old.unlink()
+
+    def check_ranks_agree(self) -> None:
+        """Under torchrun, every process must end with the same weights (DDP keeps them in step)."""
+        ctx = self.ctx
+        if ctx.world == 1:
+            return
+        sums = distributed.gather(sum(p.detach().double().sum().item() for p in self.model.parameters()))
+        if ctx.main:
+            if max(sums) - min(sums) > 1e-6 * max(1.0, abs(sums[0])):
+                raise AmuseError(f"the {ctx.world} processes ended with different weights (checksums {sums}); "
+                                 f"report this with the run's env.txt")
+            print(f"ranks agree: {ctx.world} processes, parameter checksum {sums[0]:.6f}", flush=True)

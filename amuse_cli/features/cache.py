@@ -21,6 +21,7 @@ import numpy as np
 from safetensors import safe_open
 from safetensors.numpy import save as st_save
 
+from amuse_cli.atomic import write_atomic
 from amuse_cli.errors import AmuseError
 
 MANIFEST = "manifest.json"
@@ -34,27 +35,15 @@ def video_file(cache: Path, video_id: str) -> Path:
     return cache / "videos" / f"{video_id}.safetensors"
 
 
-def _write_file(path: Path, data: bytes, sync: bool) -> None:
-    with open(path, "wb") as f:
-        f.write(data)
-        if sync:
-            f.flush()
-            os.fsync(f.fileno())
-
-
 def atomic_write(path: Path, data: bytes, sync: bool = True) -> None:
     """Write to a temporary file beside `path`, then rename; a failed write leaves `path` untouched.
 
     sync=False skips fsync (video files: a killed process cannot leave them half-written, and a
     power cut is caught on resume by the size check, or by the checksum with --verify).
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
     try:
-        _write_file(tmp, data, sync)
-        os.replace(tmp, path)
+        write_atomic(path, data, sync)
     except OSError as e:
-        tmp.unlink(missing_ok=True)
         hint = ("the disk is full: free space or set features.cache to another disk"
                 if e.errno in (errno.ENOSPC, errno.EDQUOT) else "check permissions and free space")
         raise CacheWriteError(f"cannot write {path} ({os.strerror(e.errno) if e.errno else e}); {hint}; "

@@ -18,11 +18,8 @@ def source_labeler(settings: dict):
 
 
 def check_settings(settings: dict) -> None:
-    """Fail before any work on what no video can fix: labeler method, tagger or encoder weights."""
+    """Fail before any work on what no video can fix: the labeler method and the tagger weights."""
     source_labeler(settings)
-    if settings.get("encoder"):
-        from amuse_cli.features.encoder import load_encoder
-        load_encoder(settings["encoder"], settings.get("encoder_weights"))
 
 
 def extract_with_info(path: str | Path, settings: dict, meta: dict | None = None,
@@ -59,9 +56,6 @@ def extract_with_info(path: str | Path, settings: dict, meta: dict | None = None
         "source_classes": levels.astype(np.float32),
         "segment_mask": seg_mask,
     }
-    if settings.get("encoder"):
-        from amuse_cli.features.encoder import embed
-        arrays["embeddings"] = embed(clip.frames, settings["encoder"], settings.get("encoder_weights"))
     info = {"duration": round(clip.duration, 3), "video_duration": round(clip.video_duration, 3),
             "has_audio": clip.has_audio, "segments": int(seg_mask.sum())}
     if meta is not None:

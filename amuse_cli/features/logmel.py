@@ -45,19 +45,3 @@ def windows_at(audio: np.ndarray, times: np.ndarray, settings: dict, hops: int) 
         samples = audio[a * hop:(b - 1) * hop + win]
         out[k, a - s:b - s] = fbank(samples, settings)[:b - a]
     return np.ascontiguousarray(out.transpose(0, 2, 1))
-
-
-def frame_windows(mel: np.ndarray, times: np.ndarray, settings: dict, hops: int) -> np.ndarray:
-    """float32 [T, n_mels, hops]: a window of `hops` fbank frames centred on each time (s).
-
-    Window edges past the audio are padded with LOG_FLOOR (silence), so every window has the
-    same shape and stays centred on its frame.
-    """
-    sr = settings["sample_rate"]
-    hop, win = _samples(settings["hop_ms"], sr), _samples(settings["win_ms"], sr)
-    centre = np.rint((times * sr - win / 2) / hop).astype(int)   # fbank frame centred nearest t
-    start = centre - hops // 2
-    padded = np.pad(mel, ((hops, hops), (0, 0)), constant_values=LOG_FLOOR)
-    idx = start[:, None] + np.arange(hops)[None, :] + hops       # [T, hops] into `padded`
-    idx = np.clip(idx, 0, len(padded) - 1)
-    return np.ascontiguousarray(padded[idx].transpose(0, 2, 1))

@@ -7,24 +7,18 @@ the run goes on; a cache that cannot be written (disk full) stops the run with f
 from __future__ import annotations
 
 import multiprocessing as mp
-import os
 import time
 from pathlib import Path
 
+from amuse_cli import distributed
 from amuse_cli.errors import AmuseError
 from amuse_cli.features import cache as store
 from amuse_cli.features.extract import check_settings, extract_with_info
 from amuse_cli.features.settings import (CACHE_FORMAT, array_shapes, cache_dir, data_root, dataset_name,
                                          extraction_settings, settings_hash)
 from amuse_cli.features.truth import read_meta
-from amuse_cli.features.videos import VideoSource, list_videos, video_folders
-
-PLAIN_LOG_EVERY_S = 10.0      # seconds between progress lines when stdout is not a terminal
-
-
-def dist_rank_world() -> tuple[int, int]:
-    return int(os.environ.get("RANK", 0)), int(os.environ.get("WORLD_SIZE", 1))
-
+from amuse_cli.features.videos import VideoSource, annotation_video_ids, list_videos, video_folders
+from amuse_cli.progress import Progress
 
 def _meta_path(cfg: dict, video_id: str) -> Path | None:
     folder = Path(cfg["data"]["root"]) / cfg["data"]["meta"]
@@ -135,20 +129,22 @@ def _listed(cache: Path, videos: dict[str, VideoSource], folders: list[Path]) ->
     return listed
 
 
-def _barrier(world: int) -> None:
-    """Wait for every rank (torchrun's env:// rendezvous, gloo: CPU is enough for a barrier)."""
-    if world <= 1:
-        return
-    import torch.distributed as dist
-    owned = not dist.is_initialized()
-    if owned:
-        dist.init_process_group("gloo")
-    dist.barrier()
-    if owned:
-        dist.destroy_process_group()
+def plan(cfg: dict) -> dict:
+    """What `run` would do, checked and counted without extracting (`extract-features --dry-run`): the
+    settings and weights, the videos found, those already cached, and the ones annotations name that
+    no folder holds."""
+    settings = extraction_settings(cfg)
+    check_settings({**settings, "device": cfg["features"]["device"]})
+    videos = list_videos(cfg)
+    cache = cache_dir(cfg)
+    records = store.known_records(cache) if cache.is_dir() else {}
+    cached = [v for v, src in videos.items() if v in records and store.file_ok(cache, v, records[v])
+              and records[v].get("source") == source_stamp(src, _meta_path(cfg, src.path.stem))]
+    return {"cache": str(cache), "videos": len(videos), "cached": len(cached),
+            "missing": sorted(annotation_video_ids(cfg) - set(videos))}
 
 
-def run(cfg: dict, workers: int = 1, resume: bool = True, verify: bool = False, progress=None) -> dict:
+def run(cfg: dict, workers: int = 1, resume: bool = True, verify: bool = False, progress: bool = True) -> dict:
     """Extract the dataset of `cfg` into its cache; returns the manifest (summary inside)."""
     settings = extraction_settings(cfg)         # what the cache is named after and its manifest records
     job_settings = {**settings, "device": cfg["features"]["device"]}
@@ -159,7 +155,7 @@ def run(cfg: dict, workers: int = 1, resume: bool = True, verify: bool = False, 
     cache = cache_dir(cfg)
     cache.mkdir(parents=True, exist_ok=True)
     listed = _listed(cache, videos, video_folders(cfg))
-    rank, world = dist_rank_world()
+    rank, world = distributed.rank_world()
     if not resume and rank == 0:
         store.clear_journals(cache)
     records = store.known_records(cache) if resume else {}
@@ -172,19 +168,26 @@ def run(cfg: dict, workers: int = 1, resume: bool = True, verify: bool = False, 
     jobs = [(videos[v], v, job_settings, metas[v], str(cache)) for v in shard if v not in done]
     start = time.perf_counter()
     journal = store.Journal(cache, rank)
-    if progress is not None:
-        progress.start(total=len(shard), skipped=len(done))
+    bar = Progress("extract", len(shard), done=len(done), enabled=progress, unit="videos")
+    if done:
+        bar.print(f"resuming: {len(done)} of {len(shard)} videos already cached")
+    failed = 0
     try:
+        bar.start()
         for video_id, record in _results(jobs, workers):
             journal.append(video_id, record)
             records[video_id] = record
-            if progress is not None:
-                progress.advance(video_id, record)
+            if record.get("status") != "ok":
+                failed += 1
+                bar.print(f"failed {video_id}: {record.get('reason')}")
+            bar.advance(info=f"failed {failed}")
     finally:
         journal.close()
-        if progress is not None:
-            progress.stop()
-    _barrier(world)
+        bar.stop()
+    if world > 1:  # rank 0 merges every rank's journal once all are written
+        distributed.setup("cpu")
+        distributed.barrier()
+        distributed.cleanup()
     records = store.known_records(cache)
     every = sorted({v for ids in listed.values() for v in ids})
     summary = summarize(records, every, time.perf_counter() - start, len(jobs))
@@ -208,92 +211,3 @@ def _workers_that_fit(settings: dict, workers: int) -> int:
               flush=True)
     sources.release_taggers()      # the copy check_settings loaded; each worker loads (maps) its own
     return min(workers, fit)
-
-
-class ProgressReporter:
-    """A rich progress bar (videos/s, ETA) on a terminal; plain log lines otherwise."""
-
-    def __init__(self, console, enabled: bool = True):
-        self.console, self.enabled = console, enabled
-        self.bar = None
-
-    def start(self, total: int, skipped: int) -> None:
-        self.total, self.done, self.failed, self.t0, self.last = total, skipped, 0, time.perf_counter(), 0.0
-        self.skipped = skipped
-        if skipped:
-            self.console.print(f"resuming: {skipped} of {total} videos already cached")
-        if self.enabled and self.console.is_terminal:
-            from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
-                                       TimeRemainingColumn)
-            self.bar = Progress(TextColumn("extract"), BarColumn(), MofNCompleteColumn(),
-                                TextColumn("{task.fields[rate]} videos/s  failed {task.fields[failed]}"),
-                                TimeRemainingColumn(), console=self.console, transient=False)
-            self.task = self.bar.add_task("extract", total=total, completed=skipped, rate="-", failed=0)
-            self.bar.start()
-
-    def _rate(self) -> float:
-        return (self.done - self.skipped) / max(time.perf_counter() - self.t0, 1e-9)
-
-    def advance(self, video_id: str, record: dict) -> None:
-        self.done += 1
-        self.failed += record.get("status") != "ok"
-        if self.bar is not None:
-            self.bar.update(self.task, advance=1, rate=f"{self._rate():.2f}", failed=self.failed)
-            return
-        now = time.perf_counter()
-        if record.get("status") != "ok":
-            self.console.print(f"failed {video_id}: {record.get('reason')}", highlight=False)
-        if self.enabled and (now - self.last >= PLAIN_LOG_EVERY_S or self.done == self.total):
-            self.last = now
-            rate = self._rate()
-            eta = (self.total - self.done) / rate if rate > 0 else 0.0
-            pct = 100 * self.done // max(self.total, 1)
-            self.console.print(f"extract {self.done}/{self.total} ({pct}%) {rate:.2f} videos/s failed {self.failed} "
-                               f"eta {time.strftime('%H:%M:%S', time.gmtime(eta))}", highlight=False)
-
-    def stop(self) -> None:
-        if self.bar is not None:
-            self.bar.stop()
-
-
-def print_report(console, manifest: dict) -> None:
-    """The summary line and a table of failed videos with their reasons."""
-    s = manifest["summary"]
-    line = (f"cache {manifest['path']}: {s['videos_ok']} ok, {s['videos_failed']} failed, "
-            f"{s['mb_per_video']:.2f} MB/video, {s['videos_extracted_this_run']} extracted in {s['seconds']:.1f} s")
-    if "rhythm_agreement" in s:
-        line += f"; vs ground truth: rhythm_agreement {s['rhythm_agreement']:.3f}, bpm_mae {s['bpm_mae']:.1f}"
-    if "rhythm_change_f1" in s:
-        line += (f", rhythm changes P {s['rhythm_change_precision']:.2f} R {s['rhythm_change_recall']:.2f} "
-                 f"F1 {s['rhythm_change_f1']:.2f} ({s['rhythm_true_changes']} true)")
-    if s["videos_without_audio"]:
-        line += f"; {s['videos_without_audio']} without audio (silence cached)"
-    console.print(line, highlight=False)
-    failed = [(v, r.get("reason", "")) for v, r in manifest["videos"].items() if r.get("status") != "ok"]
-    if not failed:
-        return
-    from rich.table import Table
-    table = Table(title=f"{len(failed)} videos failed", title_justify="left")
-    table.add_column("video_id")
-    table.add_column("reason", overflow="fold")
-    for v, reason in failed:
-        table.add_row(v, reason)
-    console.print(table)
-
-
-def ensure_synthetic(cfg: dict, echo) -> None:
-    """The default synthetic dataset is generated on first use (`amuse synth`), saying so."""
-    import subprocess
-    import sys
-
-    from amuse_cli.paths import DEFAULT_SYNTH_DIR
-
-    root = Path(cfg["data"]["root"])
-    if any(f.is_dir() for f in video_folders(cfg)) or cfg["data"]["benchmark"] != "synthetic" \
-            or root.resolve() != Path(DEFAULT_SYNTH_DIR).resolve():
-        return
-    echo(f"{root} has no dataset yet: generating the synthetic benchmark first (amuse synth --out {root})")
-    rc = subprocess.call([sys.executable, "-m", "amuse_cli", "synth", "--out", str(root)])
-    if rc != 0:
-        raise AmuseError(f"`amuse synth --out {root}` failed (exit {rc}); run it yourself to see why, "
-                         f"or point data.root at an existing dataset")

@@ -45,11 +45,6 @@ def window_hops(settings: dict) -> int:
 def array_shapes(settings: dict) -> dict[str, list[int]]:
     """Shape of every cached array (the same for every video: short clips are padded)."""
     t, size, s = settings["frames"], settings["frame_size"], settings["segments"]
-    shapes = {"frames": [t, 3, size, size], "logmel": [t, settings["n_mels"], window_hops(settings)],
-              "frame_mask": [t], "rhythm": [s], "bpm": [s], "sources": [s],
-              "source_classes": [s, len(INSTRUMENTS)], "segment_mask": [s]}
-    if settings.get("encoder"):
-        from amuse_cli.features.encoder import ENCODERS
-        if settings["encoder"] in ENCODERS:
-            shapes["embeddings"] = [t, ENCODERS[settings["encoder"]][2]]
-    return shapes
+    return {"frames": [t, 3, size, size], "logmel": [t, settings["n_mels"], window_hops(settings)],
+            "frame_mask": [t], "rhythm": [s], "bpm": [s], "sources": [s],
+            "source_classes": [s, len(INSTRUMENTS)], "segment_mask": [s]}

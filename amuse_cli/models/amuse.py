@@ -1,4 +1,4 @@
-"""Amuse (DESIGN.md §2): Swin-V2 visual and audio streams and a question transformer, joined by
+"""Amuse (the paper's method): Swin-V2 visual and audio streams and a question transformer, joined by
 cross-modal adapters after each stage; rhythm/source branches (stage 1); question-gated fusion.
 
 Switches for the paper's ablations: model.adapters (none | av | full), model.rhythm, model.source.
@@ -181,7 +181,7 @@ class AVQANet(nn.Module):
 
     def forward(self, batch: dict) -> torch.Tensor:
         if self.grounded:
-            if all(k in batch for k in SCENE_KEYS):  # precomputed once per video (engine.data.with_scenes)
+            if all(k in batch for k in SCENE_KEYS):  # precomputed once per video (engine.datasets.with_scenes)
                 scene = {k: batch[k] for k in SCENE_KEYS}
             else:
                 video, inv = unique_videos(batch)

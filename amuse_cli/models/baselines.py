@@ -1,4 +1,4 @@
-"""Baselines on the same data path and metrics as Amuse (DESIGN.md §2, last paragraph)."""
+"""Baselines on the same data path and metrics as Amuse: the rows papers of the field print beside it."""
 from __future__ import annotations
 
 import torch

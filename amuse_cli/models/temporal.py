@@ -39,17 +39,19 @@ class SpectrumStep(nn.Module):
     shift-tolerant, coarse band averages keep where it sits. StepConv averages frequency away.
     """
 
+    BANDS = 4   # coarse band averages; with the max and the mean over frequency: BANDS + 2 pools per channel
+
     def __init__(self, dim: int, width: int = 32):
         super().__init__()
         self.conv = nn.Sequential(
             nn.Conv1d(2, width, 5, padding=2), nn.GELU(), nn.MaxPool1d(2),
             nn.Conv1d(width, width * 2, 5, padding=2), nn.GELU(), nn.MaxPool1d(2),
             nn.Conv1d(width * 2, width * 2, 5, padding=2), nn.GELU())
-        self.out = nn.Linear(width * 2 * 6, dim)
+        self.out = nn.Linear(width * 2 * (self.BANDS + 2), dim)
 
     def forward(self, x):  # [N, 1, mel, hops]
         h = self.conv(torch.cat([x.mean(-1), x.amax(-1)], 1))
-        return self.out(torch.cat([h.amax(-1), h.mean(-1), F.adaptive_avg_pool1d(h, 4).flatten(1)], 1))
+        return self.out(torch.cat([h.amax(-1), h.mean(-1), F.adaptive_avg_pool1d(h, self.BANDS).flatten(1)], 1))
 
 
 class TemporalEncoder(nn.Module):

@@ -6,6 +6,6 @@ a bar chart, reference.py serves the published rows shipped in amuse_cli/referen
 """
 from amuse_cli.report.layout import make_report
 from amuse_cli.report.runs import find_runs
-from amuse_cli.report.writers import WRITERS, get_writer, save_atomic
+from amuse_cli.report.writers import WRITERS, get_writer
 
-__all__ = ["find_runs", "make_report", "get_writer", "save_atomic", "WRITERS"]
+__all__ = ["find_runs", "make_report", "get_writer", "WRITERS"]

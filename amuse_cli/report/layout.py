@@ -5,7 +5,7 @@ import csv
 import io
 
 from amuse_cli.data.taxonomy import COLUMNS
-from amuse_cli.metrics import cells_from_predictions
+from amuse_cli.data.metrics import cells_from_predictions
 from amuse_cli.report import reference as ref
 from amuse_cli.report import tables
 from amuse_cli.report.writers import Report, Table
@@ -140,7 +140,7 @@ def answer_report(groups) -> Report:
     """Per run folder (seeds are not pooled): per-answer P/R/F1 and confusion CSVs in <run>/report/."""
     report = Report([], {"runs": []})
     for run in (r for g in groups for r in g):
-        rep = tables.answer_report(run)
+        rep = tables.answer_cells(run)
         table = Table(f"Per-answer precision, recall, F1 (%), {run.split} split: {run.name}",
                       ["Answer", "Precision", "Recall", "F1", "Support"])
         for a, m in rep["answers"].items():

@@ -5,7 +5,7 @@ from pathlib import Path
 
 from amuse_cli.data.taxonomy import COLUMNS
 from amuse_cli.errors import AmuseError
-from amuse_cli.report.writers import save_atomic
+from amuse_cli.atomic import write_atomic
 
 FIGURE_SIZE = (12.0, 4.5)  # inches
 DPI = 120
@@ -46,4 +46,4 @@ def bar_chart(rows: list[dict], path) -> Path:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=DPI)
     plt.close(fig)
-    return save_atomic(path, buf.getvalue())
+    return write_atomic(path, buf.getvalue())

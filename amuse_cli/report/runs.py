@@ -99,7 +99,7 @@ def read_predictions(path: Path) -> list[dict]:
     return records
 
 
-def load_run(run_dir: Path, split: str) -> Run:
+def read_run(run_dir: Path, split: str) -> Run:
     cfg_path = run_dir / "config.yaml"
     if not cfg_path.is_file():
         raise AmuseError(f"{run_dir} has predictions but no config.yaml; it is not a run folder "
@@ -150,4 +150,4 @@ def group_by_recipe(runs: list[Run]) -> list[list[Run]]:
 
 
 def find_runs(roots, split: str) -> list[list[Run]]:
-    return group_by_recipe([load_run(d, split) for d in find_run_dirs(roots, split)])
+    return group_by_recipe([read_run(d, split) for d in find_run_dirs(roots, split)])

@@ -1,6 +1,6 @@
 """Numbers of the report, recomputed from predictions files: per type, per template, per answer.
 
-Cells are micro-averages over questions (amuse_cli.metrics). Runs of one recipe that differ only
+Cells are micro-averages over questions (amuse_cli.data.metrics). Runs of one recipe that differ only
 in seed become one row: the mean over seeds, their sample standard deviation, and optionally a 95%
 bootstrap interval that resamples questions (the same resampled questions for every seed).
 """
@@ -11,7 +11,7 @@ import numpy as np
 from amuse_cli.data.taxonomy import (ANSWERS, COLUMNS, TEMPLATE_IDS, TEMPLATES, group_column,
                                      normalize_template, type_column)
 from amuse_cli.errors import AmuseError
-from amuse_cli.metrics import cells_from_predictions
+from amuse_cli.data.metrics import cells_from_predictions
 
 BOOTSTRAP_SAMPLES = 1000     # resamples of the question set for --ci
 BOOTSTRAP_SEED = 0           # fixed: the same report twice gives the same interval
@@ -166,7 +166,7 @@ def template_row(runs) -> dict:
 NO_VIDEO = "(no video)"     # the prediction of a question skipped for its missing video
 
 
-def answer_report(run) -> dict:
+def answer_cells(run) -> dict:
     """scikit-learn's per-answer precision/recall/F1 (percent) and a confusion matrix per type."""
     from sklearn.metrics import classification_report, confusion_matrix
 

@@ -12,7 +12,6 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from amuse_cli.atomic import write_atomic
 from amuse_cli.errors import AmuseError
 
 DASH = "–"  # no value (a type without questions, a number the paper did not print)
@@ -175,6 +174,3 @@ def write_latex(report: Report) -> str:
 @writer("json")
 def write_json(report: Report) -> str:
     return json.dumps(report.data, indent=1, ensure_ascii=False) + "\n"
-
-
-save_atomic = write_atomic

@@ -17,7 +17,7 @@ def dataset_card(summary: dict, records: list[dict]) -> str:
         f"mono (H.264 + AAC mp4). Balanced: {o['balanced']}. Regenerate with",
         "", "```", f"amuse synth --out {o['out']} --videos {o['videos']} --seconds {o['seconds']} "
         f"--size {o['size'][0]}x{o['size'][1]} --fps {o['fps']} --seed {o['seed']} "
-        f"--questions-per-video {o['questions_per_video']} --split {','.join(map(str, o['split']))}"
+        f"--questions-per-video {o['questions_per_video']} --fractions {','.join(map(str, o['split']))}"
         f"{'' if o['balanced'] else ' --no-balanced'}"
         f"{'' if o.get('audio', 'synthetic') == 'synthetic' else ' --audio ' + o['audio']}", "```", "",
         *_audio_lines(summary.get("audio", {"renderer": "synthetic"})),

@@ -62,7 +62,7 @@ class SynthOptions:
             (w < 64 or h < 64 or w % 2 or h % 2, f"--size {w}x{h}: give even sizes >= 64, e.g. 320x240"),
             (self.questions_per_video < 1, f"--questions-per-video {self.questions_per_video}: give >= 1"),
             (len(self.split) != 3 or min(self.split) < 0 or abs(sum(self.split) - 1) > 1e-6,
-             f"--split {','.join(map(str, self.split))}: give three fractions summing to 1, e.g. 0.7,0.1,0.2"),
+             f"--fractions {','.join(map(str, self.split))}: give three fractions summing to 1, e.g. 0.7,0.1,0.2"),
         ]
         for bad, msg in problems:
             if bad:
@@ -82,7 +82,7 @@ def parse_split(text: str) -> tuple[float, float, float]:
     try:
         return tuple(float(v) for v in text.split(","))
     except ValueError:
-        raise AmuseError(f"--split {text!r}: write three fractions, e.g. 0.7,0.1,0.2") from None
+        raise AmuseError(f"--fractions {text!r}: write three fractions, e.g. 0.7,0.1,0.2") from None
 
 
 def assign_splits(n: int, fractions, seed: int) -> dict[int, str]:

@@ -1,7 +1,8 @@
 """The 33 MUSIC-AVQA templates: what each means here, its answer from the ground truth, balancing.
 
 A template is asked only when its answer is unambiguous with a perceptible margin (constants
-below). Each meaning is one docstring-like line in MEANINGS, which the dataset card prints.
+below). TABLE gives each template's type and the function answering it; each meaning is one
+docstring-like line in MEANINGS, which the dataset card prints.
 Words used throughout:
   heard     = a sound source that plays (on screen or off screen; the voice-over is not a source)
   visible   = an instrument on screen (sounding, silent, or mimed: seen playing, not heard)
@@ -15,10 +16,12 @@ Words used throughout:
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable
+from typing import NamedTuple
 
 import numpy as np
 
-from amuse_cli.data.taxonomy import INSTRUMENTS, TEMPLATES_RAW, number_word
+from amuse_cli.data.taxonomy import INSTRUMENTS, TEMPLATE_IDS, TEMPLATES_RAW, number_word
 
 LOUD_DB = 6.0          # loudness comparisons need this many dB between the two sources
 RHYTHM_RATIO = 1.5     # onset-rate comparisons need this ratio
@@ -36,6 +39,7 @@ CAP = 0.5              # balanced: no answer above 50% of a template's questions
 CAP_YES_NO = 0.6       # ... or 60% for yes/no templates (MUSIC-AVQA v2.0)
 
 T = [t for t, _, _ in TEMPLATES_RAW]     # T[i]: template i exactly as in the released files
+POSITIONS = ("left", "middle", "right")
 
 
 class Scene:
@@ -56,6 +60,10 @@ class Scene:
         return s["intervals"][0][0]
 
     @staticmethod
+    def loudness(s):
+        return s["loudness_db"]
+
+    @staticmethod
     def playing(s):
         return sum(e - b for b, e in s["intervals"])
 
@@ -71,6 +79,10 @@ class Scene:
         """The only visible source at screen position pos, else None."""
         here = [s for s in self.visible if s["position"] == pos]
         return here[0] if len(here) == 1 else None
+
+    def placed(self, s):
+        """Whether s is on screen and alone at its position (so a position names it)."""
+        return s["visible"] and self.at(s["position"]) is s
 
     def unique_heard(self, cls):
         here = [s for s in self.heard if s["instrument"] == cls]
@@ -129,126 +141,248 @@ def _compare(pairs, value, margin, ratio=False):
     return out
 
 
-def _pos_pairs(sc):
-    spots = [(p, sc.at(p)) for p in ("left", "middle", "right")]
-    spots = [(p, s) for p, s in spots if s is not None and s["sounding"]]
-    return [((p, a), (q, b)) for p, a in spots for q, b in spots if p != q]
+class Context(Scene):
+    """A scene plus the instrument classes its questions name. The classes that make 'no' answers
+    are drawn here, once, before any template asks: the RNG draws do not depend on TABLE."""
+
+    def __init__(self, meta: dict, rng: np.random.Generator):
+        super().__init__(meta)
+        self.heard_classes = _classes(self.heard)
+        self.visible_classes = _classes(self.visible)
+        self.sounding_classes = _classes(self.sounding)
+        silent = [c for c in self.visible_classes if c not in self.heard_classes]
+        self.not_heard = _absent(rng, 2, self.heard_classes) + silent
+        self.not_visible = _absent(rng, 2, self.visible_classes) + [
+            c for c in _classes(self.offscreen) if c not in self.visible_classes]
 
 
-def candidates(meta: dict, rng: np.random.Generator) -> list[tuple[int, tuple, str]]:
-    """Every question this video can answer unambiguously: (template index, fillers, answer)."""
-    sc = Scene(meta)
-    out = []
-    add = lambda i, vals, ans: out.append((i, tuple(vals), ans))   # noqa: E731
-    heard, visible, sounding = _classes(sc.heard), _classes(sc.visible), _classes(sc.sounding)
-    silent_visible = [c for c in visible if c not in heard]
-    no_sound = _absent(rng, 2, heard) + silent_visible
-    no_visible = _absent(rng, 2, visible) + [c for c in _classes(sc.offscreen) if c not in visible]
+# The answerers: one per template, each yielding (fillers, answer) for every question it can ask.
 
-    # Audio / Counting
-    for c in heard:
-        for d in heard + no_sound:
+# Audio / Counting
+def both_heard(sc):
+    for c in sc.heard_classes:
+        for d in sc.heard_classes + sc.not_heard:
             if d != c:
-                add(0, (c, d), _yn(d in heard))
-    for c in no_sound[:2]:
-        add(0, (c, heard[0]), "no")
-    for c in heard:
-        add(1, (c,), "yes")
-    for c in no_sound:
-        add(1, (c,), "no")
-    add(2, (), number_word(len(sc.heard)))
-    # Audio / Comparative: each class heard from exactly one source
-    uniq = [s for s in sc.heard if sc.unique_heard(s["instrument"]) is s]
-    pairs = [(a, b) for a in uniq for b in uniq if a is not b]
-    for i, (value, margin, ratio) in ((3, (lambda s: s["loudness_db"], LOUD_DB, False)),
-                                      (4, (sc.rate, RHYTHM_RATIO, True)),
-                                      (5, (sc.playing, LONGER_S, False))):
-        for a, b, yes in _compare(pairs, value, margin, ratio):
-            add(i, (a["instrument"], b["instrument"]), _yn(yes))
-    # Visual / Counting
-    for c in visible:
-        add(6, (c,), "yes")
-        add(8, (c,), number_word(sum(s["instrument"] == c for s in sc.visible)))
-        for d in visible + no_visible:
+                yield (c, d), _yn(d in sc.heard_classes)
+    for c in sc.not_heard[:2]:
+        yield (c, sc.heard_classes[0]), "no"
+
+
+def is_heard(sc):
+    return _presence(sc.heard_classes, sc.not_heard)
+
+
+def _presence(present, absent):
+    """Is <class> ...? yes for each class that is, no for each drawn class that is not."""
+    for c in present:
+        yield (c,), "yes"
+    for c in absent:
+        yield (c,), "no"
+
+
+def count_heard(sc):
+    yield (), number_word(len(sc.heard))
+
+
+# Audio / Comparative: each class heard from exactly one source
+def louder(sc):
+    return _by_class(sc, sc.loudness, LOUD_DB)
+
+
+def more_rhythmic(sc):
+    return _by_class(sc, sc.rate, RHYTHM_RATIO, ratio=True)
+
+
+def plays_longer(sc):
+    return _by_class(sc, sc.playing, LONGER_S)
+
+
+def _by_class(sc, value, margin, ratio=False):
+    lone = [s for s in sc.heard if sc.unique_heard(s["instrument"]) is s]
+    for a, b, yes in _compare([(a, b) for a in lone for b in lone if a is not b], value, margin, ratio):
+        yield (a["instrument"], b["instrument"]), _yn(yes)
+
+
+# Visual / Counting
+def is_visible(sc):
+    return _presence(sc.visible_classes, sc.not_visible)
+
+
+def count_visible_of_class(sc):
+    for c in sc.visible_classes:
+        yield (c,), number_word(sum(s["instrument"] == c for s in sc.visible))
+    for c in sc.not_visible:
+        yield (c,), "zero"
+
+
+def both_visible(sc):
+    for c in sc.visible_classes:
+        for d in sc.visible_classes + sc.not_visible:
             if d != c:
-                add(7, (c, d), _yn(d in visible))
-    for c in no_visible:
-        add(6, (c,), "no")
-        add(8, (c,), "zero")
-        if visible:
-            add(7, (c, visible[0]), "no")
-    add(9, (), number_word(len(visible)))
-    # Visual / Location
+                yield (c, d), _yn(d in sc.visible_classes)
+    if sc.visible_classes:
+        for c in sc.not_visible:
+            yield (c, sc.visible_classes[0]), "no"
+
+
+def count_visible_types(sc):
+    yield (), number_word(len(sc.visible_classes))
+
+
+# Visual / Location
+def neighbour_of(sc):
     for s in sc.visible:
         if sc.unique_visible(s["instrument"]) is s:
             for side in ("left", "right"):
                 n = sc.neighbour(s, side)
                 if n is not None:
-                    add(10, (side, s["instrument"]), n["instrument"])
-    add(11, (), meta["background"])
+                    yield (side, s["instrument"]), n["instrument"]
+
+
+def background(sc):
+    yield (), sc.meta["background"]
+
+
+def outermost(sc):
     if len(sc.visible) >= 2:
-        add(12, ("leftest",), sc.visible[0]["instrument"])
-        add(12, ("rightest",), sc.visible[-1]["instrument"])
-    if len(visible) == 1:
-        add(13, (), visible[0])
-    # Audio-Visual / Existential
+        yield ("leftest",), sc.visible[0]["instrument"]
+        yield ("rightest",), sc.visible[-1]["instrument"]
+
+
+def sole_class(sc):
+    if len(sc.visible_classes) == 1:
+        yield (), sc.visible_classes[0]
+
+
+# Audio-Visual / Existential
+def always_playing(sc):
     for s in sc.visible:
         if sc.unique_visible(s["instrument"]) is s:
             cover = sc.playing(s) / sc.duration
             if cover >= ALWAYS_COVER or cover <= NOT_ALWAYS:
-                add(14, (s["instrument"],), _yn(cover >= ALWAYS_COVER))
-    add(15, (), _yn(meta["voiceover"]["present"]))
+                yield (s["instrument"],), _yn(cover >= ALWAYS_COVER)
+
+
+def voiceover(sc):
+    yield (), _yn(sc.meta["voiceover"]["present"])
+
+
+def sound_on_screen(sc):
     if sc.sounding:
-        add(16, (), _yn(not sc.offscreen))
-    # Audio-Visual / Counting
-    for c in visible:
-        add(17, (c,), number_word(sum(s["instrument"] == c for s in sc.sounding)))
-    add(18, (), number_word(len(sounding)))
-    add(19, (), number_word(len(sc.sounding)))
-    add(20, (), number_word(len(sc.visible) - len(sc.sounding)))
-    # Audio-Visual / Location
+        yield (), _yn(not sc.offscreen)
+
+
+# Audio-Visual / Counting
+def count_sounding_of_class(sc):
+    for c in sc.visible_classes:
+        yield (c,), number_word(sum(s["instrument"] == c for s in sc.sounding))
+
+
+def count_sounding_types(sc):
+    yield (), number_word(len(sc.sounding_classes))
+
+
+def count_sounding(sc):
+    yield (), number_word(len(sc.sounding))
+
+
+def count_silent(sc):
+    yield (), number_word(len(sc.visible) - len(sc.sounding))
+
+
+# Audio-Visual / Location
+def plays_along(sc):
     for s in sc.heard:
         if sc.unique_heard(s["instrument"]) is s:
             ov = [(sc.overlap(s, o), o) for o in sc.heard if o is not s]
             with_s = [o for v, o in ov if v >= OVERLAP_S]
             if len(with_s) == 1 and all(v < NO_OVERLAP_S for v, o in ov if o is not with_s[0]):
-                add(21, (s["instrument"],), with_s[0]["instrument"])
+                yield (s["instrument"],), with_s[0]["instrument"]
+
+
+def where_loudest_lowest(sc):
     loud = sorted(sc.heard, key=lambda s: -s["loudness_db"])
-    if len(loud) >= 2 and loud[0]["loudness_db"] - loud[1]["loudness_db"] >= LOUD_DB \
-            and loud[0]["visible"] and sc.at(loud[0]["position"]) is loud[0]:
-        add(22, ("loudest",), loud[0]["position"])
+    if len(loud) >= 2 and loud[0]["loudness_db"] - loud[1]["loudness_db"] >= LOUD_DB and sc.placed(loud[0]):
+        yield ("loudest",), loud[0]["position"]
     if len(sc.heard) >= 2 and all(s["register"] is not None for s in sc.heard):
         low = sorted(sc.heard, key=sc.pitch)
-        if sc.pitch(low[1]) - sc.pitch(low[0]) >= LOW_SEMITONES and low[0]["visible"] \
-                and sc.at(low[0]["position"]) is low[0]:
-            add(22, ("lowest",), low[0]["position"])
+        if sc.pitch(low[1]) - sc.pitch(low[0]) >= LOW_SEMITONES and sc.placed(low[0]):
+            yield ("lowest",), low[0]["position"]
+
+
+def entry_from(sc):
     for fl in ("first", "last"):
         target = sc.ordered_entry(fl)
-        if target is None:
-            continue
-        for pos in ("left", "middle", "right"):
-            s = sc.at(pos)
-            if s is not None:
-                add(23, (fl, pos), _yn(s is target))
-        if target["visible"] and sc.at(target["position"]) is target:
-            add(30, (fl,), target["position"])
-            for side in ("left", "right"):
-                n = sc.neighbour(target, side)
-                if n is not None:
-                    add(24, (side, fl), n["instrument"])
-    # Audio-Visual / Comparative
-    for i, j, value, margin, ratio in ((25, 27, lambda s: s["loudness_db"], LOUD_DB, False),
-                                       (26, 28, sc.rate, RHYTHM_RATIO, True)):
-        for ((p, a), (q, b)) in _pos_pairs(sc):
-            for a2, b2, yes in _compare([(a, b)], value, margin, ratio):
-                add(i, (p, q), _yn(yes))
-                add(j, (a["instrument"], p, b["instrument"], q), _yn(yes))
-    # Audio-Visual / Temporal
+        if target is not None:
+            for pos in POSITIONS:
+                s = sc.at(pos)
+                if s is not None:
+                    yield (fl, pos), _yn(s is target)
+
+
+def entry_neighbour(sc):
+    for fl, target in _placed_entries(sc):
+        for side in ("left", "right"):
+            n = sc.neighbour(target, side)
+            if n is not None:
+                yield (side, fl), n["instrument"]
+
+
+def _placed_entries(sc):
+    """(first/last, source) for the ordered first/last entries that can be pointed at on screen."""
+    for fl in ("first", "last"):
+        target = sc.ordered_entry(fl)
+        if target is not None and sc.placed(target):
+            yield fl, target
+
+
+# Audio-Visual / Comparative: the sounding instruments alone at their positions
+def louder_at(sc):
+    for (p, _), (q, _), yes in _by_position(sc, sc.loudness, LOUD_DB):
+        yield (p, q), _yn(yes)
+
+
+def more_rhythmic_at(sc):
+    for (p, _), (q, _), yes in _by_position(sc, sc.rate, RHYTHM_RATIO, ratio=True):
+        yield (p, q), _yn(yes)
+
+
+def louder_named_at(sc):
+    for (p, a), (q, b), yes in _by_position(sc, sc.loudness, LOUD_DB):
+        yield (a["instrument"], p, b["instrument"], q), _yn(yes)
+
+
+def more_rhythmic_named_at(sc):
+    for (p, a), (q, b), yes in _by_position(sc, sc.rate, RHYTHM_RATIO, ratio=True):
+        yield (a["instrument"], p, b["instrument"], q), _yn(yes)
+
+
+def _by_position(sc, value, margin, ratio=False):
+    spots = [(p, sc.at(p)) for p in POSITIONS]
+    spots = [(p, s) for p, s in spots if s is not None and s["sounding"]]
+    for p, a in spots:
+        for q, b in spots:
+            if p != q:
+                for _, _, yes in _compare([(a, b)], value, margin, ratio):
+                    yield (p, a), (q, b), yes
+
+
+# Audio-Visual / Temporal
+def nth_entry(sc):
     order = sorted(sc.heard, key=sc.entry)
     for k, s in enumerate(order[:5]):
         gaps = [abs(sc.entry(s) - sc.entry(o)) for o in order if o is not s]
         if len(order) >= 2 and min(gaps) >= sc.entry_gap:
-            add(29, (("first", "second", "third", "fourth", "fifth")[k],), s["instrument"])
+            yield (("first", "second", "third", "fourth", "fifth")[k],), s["instrument"]
+
+
+def where_entry(sc):
+    for fl, target in _placed_entries(sc):
+        yield (fl,), target["position"]
+
+
+def entry_before_after(sc):
+    order = sorted(sc.heard, key=sc.entry)
     for k, s in enumerate(order):
         if sc.unique_heard(s["instrument"]) is not s:
             continue
@@ -259,18 +393,83 @@ def candidates(meta: dict, rng: np.random.Generator) -> list[tuple[int, tuple, s
             rivals = [o for o in order if o is not n and o is not s
                       and abs(sc.entry(o) - sc.entry(n)) < sc.entry_gap]
             if not rivals:
-                add(31, (ba, s["instrument"]), n["instrument"])
-    for c in sounding:
+                yield (ba, s["instrument"]), n["instrument"]
+
+
+def class_entry(sc):
+    for c in sc.sounding_classes:
         same = sorted((s for s in sc.sounding if s["instrument"] == c), key=sc.entry)
         if len(same) < 2 or len({s["position"] for s in same}) < len(same):
             continue
         for fl, (a, b) in (("first", (same[0], same[1])), ("last", (same[-1], same[-2]))):
             gap = abs(sc.entry(a) - sc.entry(b))
             if gap < SAME_S and len(same) == 2:
-                add(32, (c, fl), "simultaneously")
+                yield (c, fl), "simultaneously"
             elif gap >= sc.entry_gap:
-                add(32, (c, fl), a["position"])
-    return out
+                yield (c, fl), a["position"]
+
+
+class Template(NamedTuple):
+    """A template's answerer, type column (taxonomy.type_column) and text (taxonomy.TEMPLATES'
+    normalized form; the released spelling is T[index])."""
+    ask: Callable[[Context], Iterable[tuple[tuple, str]]]
+    column: str
+    text: str
+
+    @property
+    def name(self) -> str:
+        return self.ask.__name__
+
+    @property
+    def index(self) -> int:
+        return TEMPLATE_IDS[self.text]
+
+
+# Rows come in the generator's asking order (not index order: 8 before 7, 30 before 24, 27 before 26),
+# which is part of the output: `select` shuffles a video's templates in the order their candidates
+# come, so moving a row changes every generated set.
+TABLE = tuple(Template(*row) for row in (
+    (both_heard, "A-Count", "Are there <Object> and <Object> sound?"),
+    (is_heard, "A-Count", "Is there a <Object> sound?"),
+    (count_heard, "A-Count", "How many musical instruments were heard throughout the video?"),
+    (louder, "A-Comp", "Is the <Object> louder than the <Object>?"),
+    (more_rhythmic, "A-Comp", "Is the <Object> more rhythmic than the <Object>?"),
+    (plays_longer, "A-Comp", "Is the <Object> playing longer than the <Object>?"),
+    (is_visible, "V-Count", "Is there a <Object> in the entire video?"),
+    (count_visible_of_class, "V-Count", "How many <Object> are in the entire video?"),
+    (both_visible, "V-Count", "Are there <Object> and <Object> instruments in the video?"),
+    (count_visible_types, "V-Count", "How many types of musical instruments appeared in the entire video?"),
+    (neighbour_of, "V-Loc", "What is the instrument on the <LR> of <Object>?"),
+    (background, "V-Loc", "Where is the performance?"),
+    (outermost, "V-Loc", "What kind of instrument is the <LRer> instrument?"),
+    (sole_class, "V-Loc", "What kind of musical instrument is it?"),
+    (always_playing, "AV-Exist", "Is the <Object> in the video always playing?"),
+    (voiceover, "AV-Exist", "Is there a voiceover?"),
+    (sound_on_screen, "AV-Exist", "Is this sound from the instrument in the video?"),
+    (count_sounding_of_class, "AV-Count", "How many sounding <Object> in the video?"),
+    (count_sounding_types, "AV-Count", "How many types of musical instruments sound in the video?"),
+    (count_sounding, "AV-Count", "How many instruments are sounding in the video?"),
+    (count_silent, "AV-Count", "How many instruments in the video did not sound from beginning to end?"),
+    (plays_along, "AV-Loc", "Which is the musical instrument that sounds at the same time as the <Object>?"),
+    (where_loudest_lowest, "AV-Loc", "Where is the <LL> instrument?"),
+    (entry_from, "AV-Loc", "Is the <FL> sound coming from the <LR> instrument?"),
+    (where_entry, "AV-Temp", "Where is the <FL> sounding instrument?"),
+    (entry_neighbour, "AV-Loc", "What is the <LR> instrument of the <FL> sounding instrument?"),
+    (louder_at, "AV-Comp", "Is the instrument on the <LR> louder than the instrument on the <LR>?"),
+    (louder_named_at, "AV-Comp", "Is the <Object> on the <LR> louder than the <Object> on the <LR>?"),
+    (more_rhythmic_at, "AV-Comp", "Is the instrument on the <LR> more rhythmic than the instrument on the <LR>?"),
+    (more_rhythmic_named_at, "AV-Comp", "Is the <Object> on the <LR> more rhythmic than the <Object> on the <LR>?"),
+    (nth_entry, "AV-Temp", "What is the <TH> instrument that comes in?"),
+    (entry_before_after, "AV-Temp", "Which instrument makes sounds <BA> the <Object>?"),
+    (class_entry, "AV-Temp", "Which <Object> makes the sound <FL>?"),
+))
+assert sorted(t.index for t in TABLE) == list(range(len(T)))
+
+
+def candidates(meta: dict, rng: np.random.Generator) -> list[tuple[int, tuple, str]]:
+    """Every question this video can answer unambiguously: (template index, fillers, answer)."""
+    sc = Context(meta, rng)
+    return [(t.index, values, answer) for t in TABLE for values, answer in t.ask(sc)]
 
 
 MEANINGS = {

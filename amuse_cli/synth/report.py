@@ -1,31 +1,5 @@
-"""What `amuse synth` shows: a progress bar (terminal only) and the summary tables."""
+"""What `amuse synth` prints when it is done: the summary tables."""
 from __future__ import annotations
-
-import contextlib
-
-import click
-
-
-@contextlib.contextmanager
-def progress_bar(total: int, enabled: bool = True):
-    """Yields advance(); a rich bar on a terminal, a line every 10% otherwise."""
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-    console = Console(stderr=True)
-    if enabled and console.is_terminal:
-        with Progress(TextColumn("rendering"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                      console=console) as bar:
-            task = bar.add_task("videos", total=total)
-            yield lambda: bar.advance(task)
-        return
-    done = [0]
-
-    def advance():
-        done[0] += 1
-        if enabled and (done[0] == total or done[0] % max(1, total // 10) == 0):
-            click.echo(f"rendered {done[0]}/{total} videos", err=True)
-    yield advance
 
 
 def print_summary(summary: dict) -> None:

@@ -2,12 +2,11 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import numpy as np
 
-from amuse_cli.atomic import write_atomic
+from amuse_cli.atomic import atomic_path, write_atomic
 
 AAC_FRAME = 1024        # samples per AAC frame
 # Constant quantiser, one thread: x264's CRF mode (mb-tree lookahead) was seen to give different
@@ -24,11 +23,9 @@ def write_json(path: Path, obj, indent: int | None = 2) -> None:
 def write_mp4(path: Path, frames, audio: np.ndarray, fps: int, size: tuple[int, int], sr: int) -> None:
     """Encode frames (iterable of uint8 [H, W, 3]) and mono float32 audio; single-threaded so the
     bytes depend only on the inputs."""
-    path = Path(path)
-    tmp = path.with_name(path.name + ".tmp.mp4")
     import av  # PyAV loads where mp4s are written, not with the CLI
 
-    with av.open(str(tmp), "w", format="mp4") as out:
+    with atomic_path(path, sync=False) as tmp, av.open(str(tmp), "w", format="mp4") as out:
         vs = out.add_stream("libx264", rate=fps, options=dict(X264))
         vs.width, vs.height = size
         vs.pix_fmt = "yuv420p"
@@ -49,4 +46,3 @@ def write_mp4(path: Path, frames, audio: np.ndarray, fps: int, size: tuple[int, 
                 out.mux(packet)
         for packet in aus.encode():
             out.mux(packet)
-    os.replace(tmp, path)

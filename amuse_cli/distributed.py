@@ -32,10 +32,15 @@ def pick_device(pref: str, local_rank: int = 0) -> torch.device:
     return torch.device("cuda", local_rank)
 
 
+def rank_world() -> tuple[int, int]:
+    """(rank, world size) as torchrun set them; (0, 1) in a plain run. Readable before setup()."""
+    return int(os.environ.get("RANK", "0")), int(os.environ.get("WORLD_SIZE", "1"))
+
+
 def setup(device_pref: str = "auto") -> Context:
     """Join the process group when launched by torchrun (gloo on CPU, nccl on GPUs)."""
-    world = int(os.environ.get("WORLD_SIZE", "1"))
-    rank, local = int(os.environ.get("RANK", "0")), int(os.environ.get("LOCAL_RANK", "0"))
+    rank, world = rank_world()
+    local = int(os.environ.get("LOCAL_RANK", "0"))
     device = pick_device(device_pref, local)
     if world > 1 and not dist.is_initialized():
         if device.type == "cuda":

@@ -1,8 +1,8 @@
-"""Training's view of the feature cache: `open_cache(cfg)` and a torch Dataset over QA records.
+"""The feature cache a recipe needs: `open_cache(cfg)`, or an error with the command that builds it.
 
 The cache is the one `amuse extract-features` writes for exactly these settings (its folder name
 holds their hash); anything else (missing, incomplete, other settings) is refused with the command
-that builds the right one. Arrays are read per item through a memory map, so memory does not grow
+that builds the right one. Arrays are read per video through a memory map, so memory does not grow
 with the dataset.
 """
 from __future__ import annotations
@@ -11,19 +11,13 @@ import shlex
 from pathlib import Path
 
 import numpy as np
-import torch
 import yaml
-from torch.utils.data import Dataset
 
 from amuse_cli import config
-from amuse_cli.data.taxonomy import ANSWER_IDS, TEMPLATE_IDS
 from amuse_cli.errors import AmuseError
 from amuse_cli.features import cache as store
-from amuse_cli.features.settings import (array_shapes, cache_dir, data_root, dataset_name,
-                                         extraction_settings, settings_hash)
+from amuse_cli.features.settings import cache_dir, data_root, dataset_name, extraction_settings, settings_hash
 from amuse_cli.paths import DEFAULT_RECIPE
-
-FLOAT32 = ("logmel",)  # float16 on disk, float32 for the model
 
 
 def _override(key: str, value) -> str:
@@ -103,49 +97,3 @@ def open_cache(cfg: dict) -> FeatureCache:
         raise AmuseError(f"the cache {path} is incomplete ({done} videos recorded; the run was interrupted); "
                          f"resume it: {cmd}")
     return FeatureCache(path, manifest)
-
-
-class AVQADataset(Dataset):
-    """One item per QA record: the video's cached arrays plus question, answer and template ids.
-
-    Records whose video is not cached raise AmuseError naming it, unless skip_missing=True (then
-    they are dropped and counted in `self.skipped`).
-    """
-
-    def __init__(self, records, cache: FeatureCache, vocab, max_tokens: int = 14, skip_missing: bool = False):
-        self.cache, self.vocab, self.max_tokens = cache, vocab, max_tokens
-        missing = [r for r in records if r.video_id not in cache]
-        if missing and not skip_missing:
-            r = missing[0]
-            why = cache.failed.get(r.video_id, "no such video was extracted")
-            raise AmuseError(f"{len(missing)} questions refer to videos missing from the cache {cache.path}, "
-                             f"first {r.key} (video {r.video_id}: {why}); fix or remove those videos, "
-                             f"or skip them (skip_missing)")
-        self.positions = [i for i, r in enumerate(records) if r.video_id in cache]
-        self.records = records
-        self.skipped = len(missing)
-
-    def __len__(self) -> int:
-        return len(self.positions)
-
-    def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
-        return self.item(i)
-
-    def item(self, i: int, skip: tuple[str, ...] = ()) -> dict[str, torch.Tensor]:
-        """Item i without the arrays named in `skip` (they are then not even read)."""
-        index = self.positions[i]
-        rec = self.records[index]
-        item = {}
-        arrays = self.cache.arrays(rec.video_id) if len(skip) < len(self.cache.shapes) else {}
-        for k, v in arrays.items():
-            if k not in self.cache.shapes or k in skip:
-                continue
-            item[k] = torch.from_numpy(v.astype(np.float32) if k in FLOAT32 else v)
-        item["question"] = torch.tensor(self.vocab.encode(rec.tokens, self.max_tokens), dtype=torch.int64)
-        item["answer"] = torch.tensor(ANSWER_IDS[rec.answer], dtype=torch.int64)
-        item["template"] = torch.tensor(TEMPLATE_IDS.get(rec.template, -1), dtype=torch.int64)
-        item["index"] = torch.tensor(index, dtype=torch.int64)
-        return item
-
-
-__all__ = ["open_cache", "AVQADataset", "FeatureCache", "array_shapes"]

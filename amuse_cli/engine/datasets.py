@@ -1,9 +1,5 @@
-"""From a resolved recipe to DataLoaders: annotation splits, the vocabulary, the cache, samplers.
-
-Training batches group `train.questions_per_video` questions of one video, so the model encodes
-each video once per batch (its backbones dominate the cost); the grouping is reshuffled every
-epoch from (seed, epoch) alone, sharded by rank like DistributedSampler, and reproducible on resume.
-"""
+"""From a resolved recipe to torch Datasets: annotation splits, the cached arrays per question,
+the video index a batch shares work by, and precomputed scenes for a frozen perception."""
 from __future__ import annotations
 
 from collections import OrderedDict
@@ -11,15 +7,16 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from torch.utils.data import DataLoader, Dataset, Sampler
+from torch.utils.data import Dataset
 
 from amuse_cli.data.annotations import load_annotations
 from amuse_cli.data.taxonomy import ANSWER_IDS, ANSWERS, TEMPLATE_IDS
 from amuse_cli.data.vocab import Vocab
-from amuse_cli.engine import seeding
 from amuse_cli.errors import AmuseError
+from amuse_cli.features.lookup import FeatureCache
 from amuse_cli.models.inputs import ModelSpec
 
+FLOAT32 = ("logmel",)  # float16 on disk, float32 for the model
 MEMO_BYTES = 1 << 30  # per process (and per DataLoader worker): decoded arrays kept in memory
 
 
@@ -72,7 +69,6 @@ class WithVideo(Dataset):
 
     def __init__(self, ds):
         self.ds = ds
-        ds.cache = MemoCache(ds.cache)
         ids = {}
         self.video = [ids.setdefault(ds.records[p].video_id, len(ids)) for p in ds.positions]
 
@@ -154,8 +150,8 @@ def check_videos(cfg: dict, cache, records, what: str) -> int:
 
 
 def dataset(cfg: dict, records, cache, vocab: Vocab) -> WithVideo:
-    from amuse_cli.data.dataset import AVQADataset
-    return WithVideo(AVQADataset(records, cache, vocab, max_tokens=cfg["data"]["max_tokens"],
+    """The recipe's dataset over `records`, a video's arrays kept in memory while its questions are read."""
+    return WithVideo(AVQADataset(records, MemoCache(cache), vocab, max_tokens=cfg["data"]["max_tokens"],
                                  skip_missing=cfg["data"]["skip_missing"]))
 
 
@@ -164,62 +160,44 @@ def spec(cfg: dict, cache, vocab: Vocab) -> ModelSpec:
                      n_answers=len(ANSWERS), n_templates=len(TEMPLATE_IDS), words=tuple(vocab.words))
 
 
-class GroupedBatchSampler(Sampler):
-    """Batches of `per_video` questions per video, shuffled from (seed, epoch), the rank's share only."""
+class AVQADataset(Dataset):
+    """One item per QA record: the video's cached arrays plus question, answer and template ids.
 
-    def __init__(self, videos: list[int], batch_size: int, per_video: int, seed: int, rank: int = 0,
-                 world: int = 1):
-        self.videos, self.batch_size, self.per_video = videos, batch_size, max(1, per_video)
-        self.seed, self.rank, self.world, self.epoch = seed, rank, world, 0
+    Records whose video is not cached raise AmuseError naming it, unless skip_missing=True (then
+    they are dropped and counted in `self.skipped`).
+    """
 
-    def set_epoch(self, epoch: int) -> None:
-        self.epoch = epoch
-
-    def _batches(self) -> list[list[int]]:
-        """Rounds over the videos: each takes its next group; a batch holds `batch_size // per_video`
-        distinct videos (a constant count keeps the encoders' input shapes few)."""
-        g = torch.Generator().manual_seed(self.seed * 100_003 + self.epoch)
-        order = torch.randperm(len(self.videos), generator=g).tolist()
-        queues: dict[int, list[list[int]]] = {}
-        for i in order:
-            q = queues.setdefault(self.videos[i], [[]])
-            if len(q[-1]) == self.per_video:
-                q.append([])
-            q[-1].append(i)
-        per_batch = max(1, self.batch_size // self.per_video)
-        batches = []
-        while queues:
-            vids = list(queues)
-            vids = [vids[i] for i in torch.randperm(len(vids), generator=g).tolist()]
-            for k in range(0, len(vids), per_batch):
-                batches.append([i for v in vids[k:k + per_batch] for i in queues[v].pop(0)])
-            queues = {v: q for v, q in queues.items() if q}
-        batches = [batches[i] for i in torch.randperm(len(batches), generator=g).tolist()]
-        n = len(batches) // self.world if self.world > 1 else len(batches)  # equal steps on every rank
-        return batches[self.rank::self.world][:n]
-
-    def __iter__(self):
-        return iter(self._batches())
+    def __init__(self, records, cache: FeatureCache | MemoCache, vocab, max_tokens: int = 14, skip_missing: bool = False):
+        self.cache, self.vocab, self.max_tokens = cache, vocab, max_tokens
+        missing = [r for r in records if r.video_id not in cache]
+        if missing and not skip_missing:
+            r = missing[0]
+            why = cache.failed.get(r.video_id, "no such video was extracted")
+            raise AmuseError(f"{len(missing)} questions refer to videos missing from the cache {cache.path}, "
+                             f"first {r.key} (video {r.video_id}: {why}); fix or remove those videos, "
+                             f"or skip them (skip_missing)")
+        self.positions = [i for i, r in enumerate(records) if r.video_id in cache]
+        self.records = records
+        self.skipped = len(missing)
 
     def __len__(self) -> int:
-        return len(self._batches())
+        return len(self.positions)
 
+    def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
+        return self.item(i)
 
-def loader(ds: WithVideo, batch_size: int, per_video: int, seed: int, workers: int, rank: int = 0,
-           world: int = 1) -> DataLoader:
-    sampler = GroupedBatchSampler(ds.video, batch_size, per_video, seed, rank, world)
-    return DataLoader(ds, batch_sampler=sampler, num_workers=workers, worker_init_fn=seeding.worker_init,
-                      generator=torch.Generator().manual_seed(seed), persistent_workers=False)
-
-
-def eval_loader(ds: WithVideo, batch_size: int, workers: int, rank: int = 0, world: int = 1) -> DataLoader:
-    """Every question once, grouped by video (shared encodings), each rank a share of the batches."""
-    order = sorted(range(len(ds)), key=lambda i: ds.video[i])
-    batches = [order[k:k + batch_size] for k in range(0, len(order), batch_size)][rank::world]
-    return DataLoader(ds, batch_sampler=batches, num_workers=workers, worker_init_fn=seeding.worker_init)
-
-
-def template_answer_ids(records) -> tuple[torch.Tensor, torch.Tensor]:
-    """(template index or -1, answer index) per record: what the answer prior counts."""
-    return (torch.tensor([TEMPLATE_IDS.get(r.template, -1) for r in records]),
-            torch.tensor([ANSWER_IDS[r.answer] for r in records]))
+    def item(self, i: int, skip: tuple[str, ...] = ()) -> dict[str, torch.Tensor]:
+        """Item i without the arrays named in `skip` (they are then not even read)."""
+        index = self.positions[i]
+        rec = self.records[index]
+        item = {}
+        arrays = self.cache.arrays(rec.video_id) if len(skip) < len(self.cache.shapes) else {}
+        for k, v in arrays.items():
+            if k not in self.cache.shapes or k in skip:
+                continue
+            item[k] = torch.from_numpy(v.astype(np.float32) if k in FLOAT32 else v)
+        item["question"] = torch.tensor(self.vocab.encode(rec.tokens, self.max_tokens), dtype=torch.int64)
+        item["answer"] = torch.tensor(ANSWER_IDS[rec.answer], dtype=torch.int64)
+        item["template"] = torch.tensor(TEMPLATE_IDS.get(rec.template, -1), dtype=torch.int64)
+        item["index"] = torch.tensor(index, dtype=torch.int64)
+        return item
