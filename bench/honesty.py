@@ -68,7 +68,7 @@ def cells_of(run: Path, split: str, swap: bool, seed: int) -> dict:
     if swap:
         cache = SwappedAudio(cache, derangement(list({r.video_id for r in records}), seed))
     ds = datasets.dataset(cfg, records, cache, vocab)
-    model = build_model(cfg, datasets.spec(cfg, cache, vocab), state, ctx.device, ckpt)
+    model = build_model(cfg, datasets.spec(cfg, cache.shapes, vocab), state, ctx.device, ckpt)
     preds = predict_dataset(model, datasets.with_scenes(ds, model, ctx.device), cfg, ctx)
     return accuracy_cells((r.group, r.qtype, ANSWERS[preds[i][0][0]] == r.answer) for i, r in enumerate(records))
 

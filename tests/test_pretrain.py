@@ -89,7 +89,7 @@ def test_scene_computed_once_per_video_equals_the_scene_computed_per_batch(perce
     cfg = config.load(GROUNDED, [*overrides, f"model.weights={perception}"])
     cache, recs = open_cache(cfg), datasets.load_split(cfg, "val")
     vocab = Vocab.build(recs)
-    model = registry.create("model", cfg["model"], datasets.spec(cfg, cache, vocab)).eval()
+    model = registry.create("model", cfg["model"], datasets.spec(cfg, cache.shapes, vocab)).eval()
     ds = datasets.dataset(cfg, recs, cache, vocab)
     pre = datasets.with_scenes(ds, model, torch.device("cpu"))
     assert "frames" not in pre[0] and "cols" in pre[0]

@@ -3,8 +3,8 @@
 One vocabulary: `--out PATH` is where the command's one product goes; `--overwrite` replaces what
 exists instead of resuming or refusing; `--dry-run` checks the inputs and says what would be
 written, writing nothing; `--no-progress` silences bars and progress lines; `--split` is train,
-val or test (or the name an evaluated --annotations file's outputs took); OVERRIDES are `key=value` / `~key` on the recipe (or, for a finished run, on where
-its data lives).
+val or test (or the name an evaluated --annotations file's outputs took); OVERRIDES are
+`key=value` / `~key` on the recipe (or, for a finished run, on where its data lives).
 """
 from __future__ import annotations
 

@@ -155,8 +155,10 @@ def dataset(cfg: dict, records, cache, vocab: Vocab) -> WithVideo:
                                  skip_missing=cfg["data"]["skip_missing"]))
 
 
-def spec(cfg: dict, cache, vocab: Vocab) -> ModelSpec:
-    return ModelSpec(shapes=cache.shapes, vocab_size=len(vocab), max_tokens=cfg["data"]["max_tokens"],
+def spec(cfg: dict, shapes: dict, vocab: Vocab) -> ModelSpec:
+    """What a model is built for: the cached arrays' shapes (`cache.shapes`, or `array_shapes(settings)`
+    where no cache exists, as in `amuse predict`), the vocabulary and the answer set."""
+    return ModelSpec(shapes=shapes, vocab_size=len(vocab), max_tokens=cfg["data"]["max_tokens"],
                      n_answers=len(ANSWERS), n_templates=len(TEMPLATE_IDS), words=tuple(vocab.words))
 
 
@@ -167,7 +169,8 @@ class AVQADataset(Dataset):
     they are dropped and counted in `self.skipped`).
     """
 
-    def __init__(self, records, cache: FeatureCache | MemoCache, vocab, max_tokens: int = 14, skip_missing: bool = False):
+    def __init__(self, records, cache: FeatureCache | MemoCache, vocab, max_tokens: int = 14,
+                 skip_missing: bool = False):
         self.cache, self.vocab, self.max_tokens = cache, vocab, max_tokens
         missing = [r for r in records if r.video_id not in cache]
         if missing and not skip_missing:

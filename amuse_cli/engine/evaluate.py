@@ -107,7 +107,7 @@ def evaluate(run: str | Path, split: str = "test", annotations: str | None = Non
     ctx = distributed.setup(cfg["train"]["device"])
     try:
         ds = datasets.dataset(cfg, records, cache, vocab)
-        model = build_model(cfg, datasets.spec(cfg, cache, vocab), state, ctx.device, ckpt)
+        model = build_model(cfg, datasets.spec(cfg, cache.shapes, vocab), state, ctx.device, ckpt)
         preds = predict_dataset(model, datasets.with_scenes(ds, model, ctx.device), cfg, ctx)
     finally:
         distributed.cleanup()

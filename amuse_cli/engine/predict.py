@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from types import SimpleNamespace
 
 import torch
 
@@ -35,8 +34,7 @@ class Predictor:
         self.run, self.warn = Path(run), warn
         self.cfg, self.vocab, state, ckpt = load_checkpointed_run(run, overrides=overrides)
         self.settings = extraction_settings(self.cfg)
-        shapes_only = SimpleNamespace(shapes=array_shapes(self.settings))   # all data.spec reads of a cache
-        self.model = build_model(self.cfg, datasets.spec(self.cfg, shapes_only, self.vocab), state,
+        self.model = build_model(self.cfg, datasets.spec(self.cfg, array_shapes(self.settings), self.vocab), state,
                                  torch.device("cpu"), ckpt)
         self.arrays: dict[str, dict] = {}
 

@@ -130,7 +130,8 @@ def dry_run(cfg: dict) -> None:
                         ("test", datasets.load_split(cfg, "test"))):
         datasets.check_videos(cfg, cache, recs, split)
     # the model too: settings that only its builder can judge (e.g. a missing weights file)
-    registry.create("model", cfg["model"], datasets.spec(cfg, cache, Vocab.build(train_recs)), where="model.name")
+    spec = datasets.spec(cfg, cache.shapes, Vocab.build(train_recs))
+    registry.create("model", cfg["model"], spec, where="model.name")
 
 
 def train(cfg: dict, *, run_name: str | None = None, resume: str | None = None, overwrite: bool = False,
@@ -250,7 +251,7 @@ class Trainer:
 
     def setup_model(self) -> dict | None:
         """The model, with the checkpoint's weights when resuming; returns that checkpoint (or None)."""
-        spec = datasets.spec(self.cfg, self.cache, self.vocab)
+        spec = datasets.spec(self.cfg, self.cache.shapes, self.vocab)
         self.model = registry.create("model", self.cfg["model"], spec, where="model.name").to(self.ctx.device)
         state = checkpoint.load(self.ckpt) if self.ckpt else None
         if state is not None:
