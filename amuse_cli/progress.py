@@ -57,11 +57,11 @@ class Progress:
             eta = (self.total - self.done) / rate if rate > 0 else 0.0
             pct = 100 * self.done // max(self.total, 1)
             self.console.print(f"{self.label} {self.done}/{self.total} ({pct}%) {rate:.2f} {self.unit}/s"
-                               f"{' ' + info if info else ''} eta {fmt_time(eta)}", highlight=False)
+                               f"{' ' + info if info else ''} eta {fmt_time(eta)}", highlight=False, soft_wrap=True)
 
     def print(self, text: str) -> None:
         """A line above the bar (or in the log), e.g. a failure."""
-        self.console.print(text, highlight=False)
+        self.console.print(text, highlight=False, soft_wrap=True)   # a log line is never wrapped
 
     def stop(self) -> None:
         if self.bar is not None:
