@@ -12,7 +12,10 @@ Estimating each short segment's tempo on its own often lands on different metric
   around 120 BPM (librosa's), how well neighbouring tempograms match when slid by the path's step on
   the log-BPM axis (a tempo change moves every periodicity by the same factor, so the same metrical
   level is followed across a change, up to x2.2), and a fixed cost per change, so one odd segment of a
-  sustained instrument does not jump an octave.
+  sustained instrument does not jump an octave;
+- a segment next to a change of the path may hold the change itself: local tempograms over the
+  segment say where it turns from one tempo to the other, and the segment takes the time-weighted
+  mean of the two, as its truth does.
 Measured on soundfont-rendered pieces by bench/rhythm.py (README: "Rhythm labels on real
 instrument recordings").
 """
@@ -33,8 +36,9 @@ STAY_BINS = 1                  # steps of <= 1 bin (~2 %) are the same tempo
 CHANGE_COST = 1.5              # log-score cost of one tempo change on the path
 SALIENCE_WEIGHT, SALIENCE_FLOOR = 1.0, 0.05   # log(salience x prior + floor) per segment
 MATCH_WEIGHT, MATCH_FLOOR = 3.0, 1e-3         # log(cosine of neighbours' tempograms at the path's step)
-MIX_MIN, MIX_GAIN = 0.35, 1.0  # blend a neighbour's tempo in when its salience is >= MIX_MIN x the path's
-MIX_OCTAVE_GUARD = 0.12        # ...unless it lies within 0.12 octave of a double or half (a metrical level)
+SPLIT_WINDOW_S, SPLIT_STEP_S = 2.0, 0.25   # local tempograms that locate a change inside a segment
+SPLIT_MIN_SHARE = 0.2          # smaller shares are the window leaning over a boundary change, not a split
+MIX_OCTAVE_GUARD = 0.12        # no split towards a neighbour within 0.12 octave of a double or half
 PRIOR_BPM, PRIOR_OCTAVES = 120.0, 1.5   # log-normal tempo prior: centre and spread
 LEVEL_WEIGHT = 8.0             # cost x squared distance of neighbours' metrical profiles at the path's two tempi
 TEMPO_GRID = BPM_MIN * 2 ** (np.arange(OCTAVES * BINS_PER_OCTAVE) / BINS_PER_OCTAVE)
@@ -160,33 +164,43 @@ def estimate_bpm(audio: np.ndarray, sr: int, bounds: np.ndarray, mask: np.ndarra
         weight = part.sum(axis=1) / max(float(part.sum()), 1e-12)
         curves.append(sum(w * tempogram(e, fps) for w, e in zip(weight, part)))
     path = tempo_path(curves)
-    out[valid] = mixed_tempo(curves, path) if MIX_MIN < 1 else TEMPO_GRID[path]
+    out[valid] = split_tempo(envs, fps, bounds, valid, path)
     return out
 
 
-def mixed_tempo(curves: list[np.ndarray], path: np.ndarray) -> np.ndarray:
-    """Tempo of each segment when a change falls inside it: the path's tempo blended with a
-    neighbour's, in the share of the neighbour's tempo salience in the segment's own tempogram
-    (the segment's truth is then the time-weighted mean of the two)."""
+def split_tempo(envs: np.ndarray, fps: float, bounds: np.ndarray, valid: np.ndarray,
+                path: np.ndarray) -> np.ndarray:
+    """Tempo of each segment when a change falls inside it: the time-weighted mean of the path's tempo
+    and a neighbour's (the segment's truth), split where local tempograms (SPLIT_WINDOW_S, every
+    SPLIT_STEP_S) turn from favouring one tempo to the other. Near-octave neighbours are left alone:
+    a tempogram cannot tell a tempo from its double's subdivisions."""
     bpm = TEMPO_GRID[path].astype(np.float64)
     out = bpm.copy()
-    for i, c in enumerate(curves):
-        own = c[path[i]]
-        if own <= 0:
-            continue
-        shares = {}
-        for j in (i - 1, i + 1):
-            step = abs(int(path[j]) - int(path[i])) if 0 <= j < len(path) else 0
-            if step > STAY_BINS + 1 and abs(step / BINS_PER_OCTAVE - 1) > MIX_OCTAVE_GUARD:
-                lo, hi = max(0, path[j] - 1), min(len(c), path[j] + 2)
-                rho = float(c[lo:hi].max()) / own
-                if rho >= MIX_MIN:
-                    shares[j] = min(MIX_GAIN * rho / (1 + rho), 0.5)
-        total = sum(shares.values())
-        if total > 0:
-            scale = min(1.0, 0.5 / total)
-            out[i] = bpm[i] + sum(scale * f * (bpm[j] - bpm[i]) for j, f in shares.items())
+    for k, i in enumerate(valid):
+        times = np.arange(bounds[i, 0] + SPLIT_STEP_S / 2, bounds[i, 1], SPLIT_STEP_S)
+        for j in (k - 1, k + 1):
+            step = abs(int(path[j]) - int(path[k])) if 0 <= j < len(path) else 0
+            if step <= STAY_BINS + 1 or abs(step / BINS_PER_OCTAVE - 1) <= MIX_OCTAVE_GUARD or not len(times):
+                continue
+            s = np.array([_local_salience(envs, fps, t, (path[k], path[j])) for t in times])
+            lead = (s[:, 1] - s[:, 0]) / (s.sum(axis=1) + 1e-9)     # > 0 where the neighbour's tempo leads
+            lead = lead if j < k else lead[::-1]                     # from the side the neighbour is on
+            gains = [lead[:m].sum() - lead[m:].sum() for m in range(len(lead) + 1)]
+            share = int(np.argmax(gains)) / len(lead)
+            if share >= SPLIT_MIN_SHARE:
+                out[k] += share * (bpm[j] - bpm[k])
     return out
+
+
+def _local_salience(envs: np.ndarray, fps: float, t: float, bins) -> np.ndarray:
+    """Tempogram salience near each of `bins` in the SPLIT_WINDOW_S of onsets centred on t (s)."""
+    half = int(round(SPLIT_WINDOW_S * fps / 2))
+    c = int(round(t * fps))
+    part = envs[:, max(0, c - half):c + half]
+    part = np.pad(part, ((0, 0), (0, 2 * half - part.shape[1])))
+    weight = part.sum(axis=1) / max(float(part.sum()), 1e-12)
+    curve = sum(w * tempogram(e, fps) for w, e in zip(weight, part))
+    return np.array([curve[max(0, b - 1):b + 2].max() for b in bins])
 
 
 def level_profiles(c: np.ndarray) -> np.ndarray:
