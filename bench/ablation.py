@@ -19,6 +19,11 @@ import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from amuse_cli.data.taxonomy import COLUMNS  # noqa: E402
+from amuse_cli.report.reference import load_all  # noqa: E402
+
 RECIPE = "recipes/amuse-tiny.yaml"
 RUNS = REPO / "checkpoints" / "amuse-tiny"
 
@@ -30,6 +35,9 @@ ROWS = {
     "no-rhythm": ("ablate-no-rhythm", ["model.rhythm=false"]),
     "no-adapters": ("ablate-no-adapters", ["model.adapters=none"]),
 }
+PAPER_ROWS = {"full": "Amuse", "no-source": "w/o source", "no-rhythm": "w/o rhythm",
+              "no-adapters": "w/o multimodal interactive encoder"}   # Amuse paper, Table 4
+SHOWN = ("A-Avg", "V-Avg", "AV-Avg", "Avg")
 
 
 def cli(*args: str) -> None:
@@ -67,9 +75,37 @@ def main() -> int:
         print("no evaluated ablation runs yet", file=sys.stderr)
         return 1
     cli("report", *done, "--split", "test", "--format", "json", "--out", args.out)
-    cli("report", *done, "--split", "test", "--format", "md")
+    print(effects_table(json.loads(Path(args.out).read_text())))
     print(f"wrote {args.out} ({len(done)} runs: {json.dumps(done)})")
     return 0
+
+
+def effects_table(report: dict) -> str:
+    """Markdown: each row's mean ± std over seeds and its effect on Avg against the full model,
+    beside the same effect in the paper's Table 4 (MUSIC-AVQA v1)."""
+    mine = {}
+    for group in report["runs"]:
+        row = next((r for r, (prefix, _) in ROWS.items() if all(n.split("/")[-1].startswith(prefix + "-s")
+                                                               for n in group["runs"])), None)
+        if row is not None:
+            mine[row] = group
+    paper = {r["method"]: dict(zip(COLUMNS, r["values"])) for t in load_all() if t["id"] == "amuse-table4"
+             for r in t["rows"]}
+    lines = ["| row | seeds | " + " | ".join(SHOWN) + " | effect on Avg | paper: effect on Avg |",
+             "|---|---:|" + "---:|" * len(SHOWN) + "---:|---:|"]
+    full = mine.get("full")
+    for row, group in mine.items():
+        cells = [_mean_std(group["cells"][c]) for c in SHOWN]
+        effect = "" if full is None or row == "full" else \
+            f"{group['cells']['Avg']['acc'] - full['cells']['Avg']['acc']:+.2f}"
+        theirs = "" if row == "full" else f"{paper[PAPER_ROWS[row]]['Avg'] - paper['Amuse']['Avg']:+.2f}"
+        lines.append(f"| {row} | {group['seeds']} | " + " | ".join(cells) + f" | {effect} | {theirs} |")
+    return "\n".join(lines)
+
+
+
+def _mean_std(cell: dict) -> str:
+    return f"{cell['acc']:.2f}" + (f" ± {cell['std']:.2f}" if "std" in cell else "")   # one seed: no std
 
 
 if __name__ == "__main__":
