@@ -10,7 +10,6 @@ from amuse_cli import distributed
 from amuse_cli.commands.common import (dry_run_option, load_recipe, no_progress_option, overwrite_option,
                                        recipe_arguments)
 from amuse_cli.paths import DEFAULT_RECIPE, DEFAULT_SYNTH_DIR
-from amuse_cli.progress import Progress
 
 
 @click.command("extract-features")
@@ -56,8 +55,8 @@ def command(recipe, overrides, print_config, workers, overwrite, verify, dry_run
 def ensure_synthetic(cfg: dict, console, progress: bool) -> None:
     """The default synthetic dataset is generated on first use (as `amuse synth` would), saying so."""
     from amuse_cli.features.videos import video_folders
-    from amuse_cli.synth.generate import SynthOptions, generate
-    from amuse_cli.synth.report import print_summary
+    from amuse_cli.commands.synth import render
+    from amuse_cli.synth.generate import SynthOptions
 
     root = Path(cfg["data"]["root"])
     if any(f.is_dir() for f in video_folders(cfg)) or cfg["data"]["benchmark"] != "synthetic" \
@@ -65,9 +64,7 @@ def ensure_synthetic(cfg: dict, console, progress: bool) -> None:
         return
     console.print(f"{root} has no dataset yet: generating the synthetic benchmark first (amuse synth --out {root})",
                   highlight=False)
-    options = SynthOptions(out=str(root))
-    with Progress("render", options.videos, enabled=progress, unit="videos") as bar:
-        print_summary(generate(options, progress=bar.advance))
+    render(SynthOptions(out=str(root)), progress)
 
 
 def print_report(console, manifest: dict) -> None:

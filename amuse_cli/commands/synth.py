@@ -3,8 +3,8 @@ import click
 
 from amuse_cli.commands.common import dry_run_option, no_progress_option
 from amuse_cli.paths import DEFAULT_SYNTH_DIR
-from amuse_cli.synth.generate import SynthOptions, generate, parse_size, parse_split, plan
 from amuse_cli.progress import Progress
+from amuse_cli.synth.generate import SynthOptions, generate, parse_size, parse_split, plan
 from amuse_cli.synth.report import print_summary
 
 
@@ -47,6 +47,12 @@ def command(dry_run, no_progress, **opts):
         click.echo(f"ok: would write {len(metas)} videos and {sum(map(len, files.values()))} questions "
                    f"({', '.join(f'{s} {len(q)}' for s, q in files.items())}) to {options.out}")
         return
-    with Progress("render", options.videos, enabled=not no_progress, unit="videos") as bar:
+    render(options, progress=not no_progress)
+
+
+def render(options: SynthOptions, progress: bool) -> None:
+    """Write the dataset with a progress display, then its summary (also for extract-features'
+    first use of the default dataset)."""
+    with Progress("render", options.videos, enabled=progress, unit="videos") as bar:
         summary = generate(options, progress=bar.advance)
     print_summary(summary)

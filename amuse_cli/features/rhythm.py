@@ -178,11 +178,14 @@ def split_tempo(envs: np.ndarray, fps: float, bounds: np.ndarray, valid: np.ndar
     out = bpm.copy()
     for k, i in enumerate(valid):
         times = np.arange(bounds[i, 0] + SPLIT_STEP_S / 2, bounds[i, 1], SPLIT_STEP_S)
+        curves = None                                          # local tempograms, made once per segment
         for j in (k - 1, k + 1):
             step = abs(int(path[j]) - int(path[k])) if 0 <= j < len(path) else 0
             if step <= STAY_BINS + 1 or abs(step / BINS_PER_OCTAVE - 1) <= MIX_OCTAVE_GUARD or not len(times):
                 continue
-            s = np.array([_local_salience(envs, fps, t, (path[k], path[j])) for t in times])
+            if curves is None:
+                curves = [_local_tempogram(envs, fps, t) for t in times]
+            s = np.array([[c[max(0, b - 1):b + 2].max() for b in (path[k], path[j])] for c in curves])
             lead = (s[:, 1] - s[:, 0]) / (s.sum(axis=1) + 1e-9)     # > 0 where the neighbour's tempo leads
             lead = lead if j < k else lead[::-1]                     # from the side the neighbour is on
             gains = [lead[:m].sum() - lead[m:].sum() for m in range(len(lead) + 1)]
@@ -192,15 +195,14 @@ def split_tempo(envs: np.ndarray, fps: float, bounds: np.ndarray, valid: np.ndar
     return out
 
 
-def _local_salience(envs: np.ndarray, fps: float, t: float, bins) -> np.ndarray:
-    """Tempogram salience near each of `bins` in the SPLIT_WINDOW_S of onsets centred on t (s)."""
+def _local_tempogram(envs: np.ndarray, fps: float, t: float) -> np.ndarray:
+    """The tempogram of the SPLIT_WINDOW_S of onsets centred on t (s), bands weighted by their flux."""
     half = int(round(SPLIT_WINDOW_S * fps / 2))
     c = int(round(t * fps))
     part = envs[:, max(0, c - half):c + half]
     part = np.pad(part, ((0, 0), (0, 2 * half - part.shape[1])))
     weight = part.sum(axis=1) / max(float(part.sum()), 1e-12)
-    curve = sum(w * tempogram(e, fps) for w, e in zip(weight, part))
-    return np.array([curve[max(0, b - 1):b + 2].max() for b in bins])
+    return sum(w * tempogram(e, fps) for w, e in zip(weight, part))
 
 
 def level_profiles(c: np.ndarray) -> np.ndarray:

@@ -129,6 +129,13 @@ def _listed(cache: Path, videos: dict[str, VideoSource], folders: list[Path]) ->
     return listed
 
 
+def _up_to_date(cache: Path, video_id: str, record: dict | None, src: VideoSource, meta: Path | None,
+                verify: bool = False) -> bool:
+    """A cached video a rerun skips: its files are intact and its source (video, ground truth) unchanged."""
+    return record is not None and store.file_ok(cache, video_id, record, checksum=verify) \
+        and record.get("source") == source_stamp(src, meta)
+
+
 def plan(cfg: dict) -> dict:
     """What `run` would do, checked and counted without extracting (`extract-features --dry-run`): the
     settings and weights, the videos found, those already cached, and the ones annotations name that
@@ -138,8 +145,8 @@ def plan(cfg: dict) -> dict:
     videos = list_videos(cfg)
     cache = cache_dir(cfg)
     records = store.known_records(cache) if cache.is_dir() else {}
-    cached = [v for v, src in videos.items() if v in records and store.file_ok(cache, v, records[v])
-              and records[v].get("source") == source_stamp(src, _meta_path(cfg, src.path.stem))]
+    cached = [v for v, src in videos.items()
+              if _up_to_date(cache, v, records.get(v), src, _meta_path(cfg, src.path.stem))]
     return {"cache": str(cache), "videos": len(videos), "cached": len(cached),
             "missing": sorted(annotation_video_ids(cfg) - set(videos))}
 
@@ -163,8 +170,7 @@ def run(cfg: dict, workers: int = 1, resume: bool = True, verify: bool = False, 
         store.write_manifest(cache, _manifest(cfg, settings, records, listed, {}) | {"complete": False})
     shard = video_ids[rank::world]
     metas = {v: _meta_path(cfg, videos[v].path.stem) for v in shard}
-    done = {v for v in shard if v in records and store.file_ok(cache, v, records[v], checksum=verify)
-            and records[v].get("source") == source_stamp(videos[v], metas[v])}
+    done = {v for v in shard if _up_to_date(cache, v, records.get(v), videos[v], metas[v], verify)}
     jobs = [(videos[v], v, job_settings, metas[v], str(cache)) for v in shard if v not in done]
     start = time.perf_counter()
     journal = store.Journal(cache, rank)
