@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# The soundfont renderer, without its one dependency PyAudio (live playback only; needs system PortAudio).
+TINYSOUNDFONT := tinysoundfont==0.3.7
 
 .PHONY: demo test install clean perception
 
@@ -15,6 +17,7 @@ $(BIN)/python:
 # cannot mix builds.
 $(STAMP): pyproject.toml constraints.txt | $(BIN)/python
 	$(BIN)/pip install -q -c constraints.txt -e '.[test]'
+	$(BIN)/pip install -q --no-deps $(TINYSOUNDFONT)
 	touch $(STAMP)
 
 install: $(STAMP)

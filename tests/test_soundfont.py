@@ -1,11 +1,8 @@
-"""`amuse synth --audio soundfont`: GM mapping, MIDI files, FluidSynth rendering, the card.
+"""`amuse synth --audio soundfont`: GM mapping, sample-exact note events, TinySoundFont rendering, the card.
 
-Rendering tests need the `fluidsynth` program and a GM soundfont (CI installs them: .ci/run);
-elsewhere they skip, saying what to install.
+Everything here runs from pip packages alone (tinysoundfont, and pretty_midi's TimGM6mb.sf2).
 """
 from __future__ import annotations
-
-import struct
 
 import numpy as np
 import pytest
@@ -20,15 +17,7 @@ SR = 16000
 
 @pytest.fixture(scope="module")
 def soundfont_file():
-    if sf.fluidsynth_path() is None:
-        pytest.skip("the `fluidsynth` program is not installed (apt-get install fluidsynth timgm6mb-soundfont)")
-    small = [p for p in (sf.find_soundfont(),) if p is not None and p.is_file()]
-    tim = [d for d in sf.SOUNDFONT_DIRS if (sf.Path(d) / "TimGM6mb.sf2").is_file()]
-    if tim:                                   # the small one is enough and loads fastest
-        return sf.Path(tim[0]) / "TimGM6mb.sf2"
-    if not small:
-        pytest.skip(f"no GM soundfont in {', '.join(sf.SOUNDFONT_DIRS)} (apt-get install timgm6mb-soundfont)")
-    return small[0]
+    return sf.resolve(None)          # the font pretty_midi ships: no system package
 
 
 def test_every_class_has_a_gm_sound_and_approximations_say_so():
@@ -39,54 +28,31 @@ def test_every_class_has_a_gm_sound_and_approximations_say_so():
     assert not {"violin", "cello", "piano", "flute"} & approx
 
 
-def _events(data: bytes):
-    """(absolute tick, status, data bytes) of a format-0 file written by midi_bytes."""
-    assert data[:4] == b"MThd" and struct.unpack(">IHHH", data[4:14]) == (6, 0, 1, sf.TICKS_PER_BEAT)
-    assert data[14:18] == b"MTrk"
-    track, i, tick, out = data[22:], 0, 0, []
-    while i < len(track):
-        delta = 0
-        while True:
-            b = track[i]
-            i += 1
-            delta = (delta << 7) | (b & 0x7F)
-            if not b & 0x80:
-                break
-        tick += delta
-        status = track[i]
-        if status == 0xFF:
-            length = track[i + 2]
-            out.append((tick, status, track[i + 1:i + 3 + length]))
-            i += 3 + length
-        else:
-            size = 2 if status & 0xF0 in (0xC0, 0xD0) else 3
-            out.append((tick, status, track[i + 1:i + size]))
-            i += size
-    return out
-
-
-def test_midi_file_holds_the_notes_at_their_times():
+def test_note_events_are_sample_exact_and_offs_sort_first():
     notes = [{"t": 0.5, "dur": 0.25, "pitch": 60, "velocity": 1.0},
-             {"t": 1.25, "dur": 0.5, "pitch": 64, "velocity": 0.55}]
-    ev = _events(sf.midi_bytes("violin", notes, 3.0))
-    per_s = sf.TICKS_PER_BEAT * 1e6 / sf.MIDI_TEMPO_US
-    assert (0, 0xC0, bytes([40])) in ev                                     # GM 41 Violin, 0-based
-    ons = [(t / per_s, d[0], d[1]) for t, s, d in ev if s == 0x90]
-    offs = [(t / per_s, d[0]) for t, s, d in ev if s == 0x80]
-    assert ons == [(0.5, 60, sf.VELOCITY_MAX), (1.25, 64, round(0.55 * sf.VELOCITY_MAX))]
-    assert offs == [(0.75, 60), (1.75, 64)]
-    assert ev[-1][1] == 0xFF and ev[-1][0] == 3 * per_s                   # end of track at 3 s
-    drum = _events(sf.midi_bytes("drum", [{"t": 0, "dur": 0.1, "pitch": 36, "velocity": 1.0}], 1.0))
-    assert any(s == 0x99 for _, s, _ in drum) and not any(s & 0xF0 == 0xC0 for _, s, _ in drum)
+             {"t": 0.75, "dur": 0.5, "pitch": 60, "velocity": 0.55}]
+    ev = sf.note_events(notes, SR)
+    assert ev == [(8000, 1, 60, sf.VELOCITY_MAX), (12000, 0, 60, 0), (12000, 1, 60, round(0.55 * sf.VELOCITY_MAX)),
+                  (20000, 0, 60, 0)]
 
 
-def test_missing_fluidsynth_fails_in_one_line_naming_the_packages(monkeypatch):
-    monkeypatch.setattr(sf.shutil, "which", lambda name: None)
-    with pytest.raises(AmuseError, match="apt-get install fluidsynth"):
-        SynthOptions(audio="soundfont").check()
+def test_bad_soundfont_specs_fail_in_one_line(tmp_path, monkeypatch):
+    with pytest.raises(AmuseError, match="no such file"):
+        SynthOptions(audio=f"soundfont={tmp_path / 'none.sf2'}").check()
     with pytest.raises(AmuseError, match="give synthetic, soundfont or soundfont=FILE.sf2"):
         SynthOptions(audio="fluid").check()
-    assert SynthOptions().soundfont() is None           # the default needs no system package
+    junk = tmp_path / "junk.sf2"
+    junk.write_bytes(b"not a soundfont")
+    with pytest.raises(AmuseError, match="not a usable SoundFont"):
+        sf.render_notes("piano", [{"t": 0, "dur": 0.1, "pitch": 60, "velocity": 1.0}], SR, SR, junk)
+    monkeypatch.setitem(__import__("sys").modules, "tinysoundfont", None)      # not installed
+    with pytest.raises(AmuseError, match="pip install --no-deps tinysoundfont"):
+        SynthOptions(audio="soundfont").check()
+
+
+def test_drum_classes_sound_on_the_gm_kit(soundfont_file):
+    audio = sf.render_notes("drum", [{"t": 0.5, "dur": 0.1, "pitch": 36, "velocity": 1.0}], SR, SR, soundfont_file)
+    assert np.abs(audio[:SR // 2 - 10]).max() == 0 and np.abs(audio[SR // 2:]).max() > 0.05
 
 
 def test_rendered_notes_sound_where_the_notes_are(soundfont_file):
@@ -105,7 +71,7 @@ def test_synth_cli_with_a_soundfont_writes_the_card(tmp_path, run_cli, soundfont
                   "--workers", 1, "--no-progress", "--audio", f"soundfont={soundfont_file}")
     assert res.exit_code == 0, res.output
     card = (out / "README.md").read_text()
-    assert "Audio: FluidSynth" in card and soundfont_file.name in card and f"--audio soundfont={soundfont_file}" in card
+    assert "Audio: tinysoundfont" in card and soundfont_file.name in card and f"--audio soundfont={soundfont_file}" in card
     assert "| erhu | 111 Fiddle (*approximation" in card
     assert len(list((out / "videos").glob("*.mp4"))) == 2
 

@@ -23,7 +23,7 @@ from amuse_cli.synth.report import print_summary
               help="Cap each answer at 50% of its template's questions (60% yes/no).")
 @click.option("--audio", default=None, metavar="synthetic|soundfont[=FILE.sf2]",
               help="Instrument sound: synthetic timbres, or real samples of a GM soundfont rendered by "
-                   "FluidSynth (needs `fluidsynth`; default file: an installed FluidR3/TimGM6mb).  "
+                   "tinysoundfont (default file: TimGM6mb.sf2 from pretty_midi; no system package).  "
                    "[default: synthetic]")
 @click.option("--workers", type=int, default=None, help="Processes (default: all cores).")
 @dry_run_option

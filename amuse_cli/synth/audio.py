@@ -1,6 +1,6 @@
 """The soundtrack: every sounding source's notes at its loudness, a speech-like voice-over, room tone.
 
-Each source is rendered alone (synthetic timbres from timbre.py, or a GM soundfont through FluidSynth
+Each source is rendered alone (synthetic timbres from timbre.py, or a GM soundfont through tinysoundfont
 when `soundfont` is given: soundfont.py), scaled so its RMS while it plays equals `loudness_db` (dBFS), then
 mixed; if the mix would clip, everything is scaled by the same factor (level differences kept).
 """
@@ -69,7 +69,7 @@ def voice_track(intervals, n: int, sr: int, rng) -> np.ndarray:
 
 def render_audio(meta: dict, rng: np.random.Generator, soundfont=None) -> np.ndarray:
     """Mono float32 mix of the whole clip, exactly duration * sample_rate samples; `soundfont` (a .sf2
-    path) renders the instruments through FluidSynth instead of the synthetic timbres."""
+    path) renders the instruments from the soundfont instead of the synthetic timbres."""
     sr = meta["sample_rate"]
     n = int(round(meta["duration"] * sr))
     mix = _db(ROOM_TONE_DB) * rng.standard_normal(n).astype(np.float32)

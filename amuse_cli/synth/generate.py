@@ -40,7 +40,7 @@ class SynthOptions:
     balanced: bool = True
     workers: int | None = None
     sample_rate: int = 16000
-    audio: str = "synthetic"      # "synthetic" (timbre.py) or "soundfont[=FILE.sf2]" (FluidSynth)
+    audio: str = "synthetic"      # "synthetic" (timbre.py) or "soundfont[=FILE.sf2]" (tinysoundfont)
 
     def soundfont(self) -> str | None:
         """The .sf2 file to render through (None for the synthetic timbres); fails in one line."""
