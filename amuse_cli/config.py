@@ -111,6 +111,7 @@ DEFAULTS: dict = {
         "num_workers": 4,
         "deterministic": False,
         "keep_last": 2,               # epoch_NNN.pt files kept
+        "tensorboard": False,         # event files in the run folder (pip install 'amuse[tensorboard]')
         "max_batches": None,          # cap batches per epoch (debugging)
     },
     "eval": {
@@ -348,7 +349,13 @@ def dump(cfg: dict) -> str:
                      sort_keys=False, default_flow_style=False)
 
 
+# How a run logs changes nothing it trains: runs that differ only there are seeds of one recipe.
+UNHASHED_TRAIN_KEYS = ("tensorboard",)
+
+
 def config_hash(cfg: dict, drop=("seed",)) -> str:
     """8 hex digits identifying a resolved recipe (seed excluded: runs of one recipe share it)."""
     trimmed = {k: v for k, v in cfg.items() if k not in drop and k != SOURCE}
+    if isinstance(trimmed.get("train"), dict):
+        trimmed["train"] = {k: v for k, v in trimmed["train"].items() if k not in UNHASHED_TRAIN_KEYS}
     return hashlib.sha256(json.dumps(trimmed, sort_keys=True, default=str).encode()).hexdigest()[:8]

@@ -17,10 +17,15 @@ from amuse_cli.report.writers import WRITERS
               help="Add published MUSIC-AVQA rows beside runs evaluated on that dataset.")
 @click.option("--by", type=click.Choice(["type", "template", "answer"]), default="type", show_default=True,
               help="answer: also writes <run>/report/confusion-<split>-<type>.csv.")
-@click.option("--plot", type=click.Path(dir_okay=False), help="Grouped bar chart PNG (needs matplotlib).")
+@click.option("--plot", type=click.Path(dir_okay=False),
+              help="Bar chart per benchmark: .png, or .pdf/.svg (vector) for a paper (needs matplotlib).")
+@click.option("--plot-published", metavar="TABLE[:METHOD],...",
+              help="Published rows drawn by --plot (default: the first table --reference shows; 'none').")
+@click.option("--curves", type=click.Path(dir_okay=False),
+              help="Val accuracy and train loss per epoch of the runs (metrics.jsonl), .png/.pdf/.svg.")
 @click.option("--ci", is_flag=True, help="95% bootstrap interval per cell.")
 @dry_run_option
-def command(runs, split, fmt, out, reference, by, plot, ci, dry_run):
+def command(runs, split, fmt, out, reference, by, plot, plot_published, curves, ci, dry_run):
     """Accuracy per question type (micro-averaged), one row per run or recipe.
 
     With no RUN, every run under checkpoints/ with predictions-SPLIT.jsonl; runs of one recipe that
@@ -32,12 +37,20 @@ def command(runs, split, fmt, out, reference, by, plot, ci, dry_run):
     """
     from amuse_cli import report
     from amuse_cli.atomic import write_atomic
+    from amuse_cli.report import curves as training_curves
     from amuse_cli.report import plot as plotting
-    from amuse_cli.report.tables import type_row
 
     write = report.get_writer(fmt)  # an unknown format fails before any work
-    if plot:
-        plotting.require_matplotlib()
+    if plot_published and not plot:
+        raise click.UsageError("--plot-published needs --plot")
+    plotting.check_outputs(plot=plot, curves=curves)  # matplotlib there, file names it can write
+    if curves:
+        names = [c.name for c in training_curves.read_curves(runs)]
+        click.echo(f"would draw {', '.join(names)} into {curves}" if dry_run else
+                   f"wrote {training_curves.curves_chart(runs, curves)}", err=not dry_run)
+        if not training_curves.evaluated(runs, split):
+            click.echo(f"note: no evaluated run (predictions-{split}.jsonl); only the curves were drawn", err=True)
+            return
     groups = report.find_runs(runs, split)
     if dry_run:
         for group in groups:
@@ -54,7 +67,7 @@ def command(runs, split, fmt, out, reference, by, plot, ci, dry_run):
     for path, body in rep.files.items():
         click.echo(f"wrote {write_atomic(path, body)}", err=True)
     if plot:
-        rows = rep.data["runs"] if by == "type" else [type_row(g) for g in groups]
-        click.echo(f"wrote {plotting.bar_chart(rows, plot)}", err=True)
+        for path in plotting.bar_charts(groups, plot, reference, ci, plot_published):
+            click.echo(f"wrote {path}", err=True)
     for note in rep.notes:
         click.echo(f"note: {note}", err=True)

@@ -41,7 +41,7 @@ def create(cfg: dict, run_name: str | None, overwrite: bool) -> Path:
 # data, optimiser, features) would make the run's config.yaml describe a model it did not train.
 # train.log_every is retired (config.RETIRED): runs saved with it may still be resumed.
 RESUMABLE = ("train.epochs", "train.device", "train.num_workers", "train.log_every", "train.keep_last",
-             "eval.batch_size")
+             "train.tensorboard", "eval.batch_size")
 
 
 def check_resumable(run: Path, saved: dict, cfg: dict) -> None:

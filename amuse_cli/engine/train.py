@@ -27,7 +27,7 @@ from torch.utils.data import DataLoader, Subset
 from amuse_cli import __version__, config, distributed, registry
 from amuse_cli.atomic import atomic_path, write_atomic
 from amuse_cli.data.vocab import Vocab
-from amuse_cli.engine import checkpoint, datasets, rundir, seeding
+from amuse_cli.engine import checkpoint, datasets, rundir, seeding, tensorboard
 from amuse_cli.engine.batches import autocast, loader, pad_batch, peak_memory_gb, template_answer_ids, to_device
 from amuse_cli.engine.evaluate import predict_dataset, val_cells
 from amuse_cli.errors import AmuseError
@@ -120,6 +120,7 @@ def dry_run(cfg: dict) -> None:
     """Recipe, device, precision, cache, annotation files and model settings checked; nothing trained or written."""
     device = distributed.pick_device(cfg["train"]["device"])
     autocast(cfg["train"]["precision"], device)
+    tensorboard.check(cfg)
     warn = cpu_warning(cfg, device)
     if warn:
         print(warn, file=sys.stderr, flush=True)
@@ -137,6 +138,7 @@ def dry_run(cfg: dict) -> None:
 def train(cfg: dict, *, run_name: str | None = None, resume: str | None = None, overwrite: bool = False,
           progress: bool = True, argv: list[str] | None = None) -> Path:
     """Train per the resolved recipe; returns the run folder."""
+    tensorboard.check(cfg)  # an optional package that is missing: said before anything starts
     ctx = distributed.setup(cfg["train"]["device"])
     try:
         trainer = Trainer(cfg, ctx, progress=progress, argv=argv or sys.argv)
@@ -238,6 +240,7 @@ class Trainer:
         self.val_ds = datasets.with_scenes(self.val_ds, self.model, self.ctx.device)
         self.setup_optimiser()
         self.restore_progress(state)
+        self.board = tensorboard.open_board(self.cfg, self.run_dir, self.ctx.main, self.step if state else None)
         self.net = DistributedDataParallel(self.model) if distributed.active() and self.trainable else self.model
         self.announce()
 
@@ -325,6 +328,7 @@ class Trainer:
             stats = self.train_epoch(epoch)
             cells, improved = self.validate(epoch)
             self.finish_epoch(epoch, stats, cells, improved)
+        self.board.close()
         self.check_ranks_agree()
 
     def train_epoch(self, epoch: int) -> EpochStats:
@@ -339,6 +343,7 @@ class Trainer:
                 for i, batch in enumerate(islice(self.train_loader, self.steps_per_epoch)):
                     value, n = self.train_step(epoch, i, batch)
                     stats.add(value, n)
+                    self.board.batch(self.step, value)
                     rate = stats.seen / max(time.time() - stats.t0, 1e-9)
                     bar.advance(info=f"loss {value:.3f} (avg {stats.loss_avg:.3f}) {rate:.0f} samples/s")
                     if i == 1 and self.warn and self.ctx.main:
@@ -405,6 +410,7 @@ class Trainer:
                   flush=True)
             self.save(epoch, rngs, cells, improved)
             self.log.write(**row)
+            self.board.epoch(row)
         distributed.barrier()
 
     def metrics_row(self, epoch: int, stats: EpochStats, cells: dict) -> dict:
