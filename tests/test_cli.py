@@ -22,7 +22,7 @@ def test_stats_json_on_real_test_file(run_cli, real_annotations):
     result = run_cli("stats", real_annotations / "avqa-test.json", "--format", "json")
     assert result.exit_code == 0
     stats = json.loads(result.output)
-    assert set(stats) == {"questions", "videos", "types", "templates", "answers"}
+    assert set(stats) == {"questions", "videos", "types", "templates", "answers", "wording"}
     assert stats["questions"] == 9129 and stats["videos"] == 6399
     assert stats["types"]["Audio-Visual/Temporal"] == 822
 

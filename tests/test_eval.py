@@ -13,7 +13,7 @@ from amuse_cli.cli import cli
 from amuse_cli.data.annotations import load_annotations
 from amuse_cli.data.metrics import cells_from_predictions
 
-KEYS = {"key", "video_id", "question_id", "group", "type", "template", "question", "answer", "prediction",
+KEYS = {"key", "video_id", "question_id", "group", "type", "template", "wording", "question", "answer", "prediction",
         "correct", "top5"}
 
 pytestmark = pytest.mark.usefixtures("one_thread")

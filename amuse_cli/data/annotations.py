@@ -4,6 +4,11 @@ Quirks handled here, once: `type` and `templ_values` are strings holding JSON li
 a real list); the answer key is `anser`; `question_id` repeats across and within files, so each
 record gets its own key `<file stem>:<index>`; template text carries trailing spaces and a
 full-width '？', normalised for lookups while the original is kept in `raw`.
+
+A question worded by one of amuse's rephrasings (data/wordings.py) reads as its template
+(`template`, so per-template priors, tables and balancing keep working) while its words come from the
+text asked (`asked`, `tokens`, `question`); `wording` says which: template, seen, unseen, or free
+(-R and other text outside both tables, with data.free_text).
 """
 from __future__ import annotations
 
@@ -12,7 +17,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from amuse_cli.data.taxonomy import ANSWER_IDS, TEMPLATES, TYPES, normalize_template
+from amuse_cli.data.taxonomy import ANSWER_IDS, TEMPLATES, TEMPLATES_RAW, TYPES, normalize_template
+from amuse_cli.data.wordings import FREE, TEMPLATE, recognise
 from amuse_cli.errors import AnnotationError
 
 PLACEHOLDER = re.compile(r"<[A-Za-z]+>")
@@ -30,6 +36,8 @@ class QARecord:
     values: tuple[str, ...]     # placeholder fillers, left to right
     answer: str
     raw: dict = field(repr=False, compare=False)
+    wording: str = TEMPLATE         # template | seen | unseen (data/wordings.py) | free
+    asked: str | None = None        # the text asked, normalised, placeholders kept (None: the template)
 
     @property
     def type_key(self) -> str:
@@ -38,11 +46,12 @@ class QARecord:
     @property
     def question(self) -> str:
         """The question with placeholders filled, as a person would read it."""
-        return " ".join(question_words(self.template, self.values)) + "?"
+        return " ".join(question_words(self.asked or self.template, self.values)) + "?"
 
     @property
     def tokens(self) -> list[str]:
-        return question_words(self.template, self.values)
+        """The words asked (a rephrasing's own words, not its template's), placeholders filled."""
+        return question_words(self.asked or self.template, self.values)
 
 
 def question_words(template: str, values: tuple[str, ...] | list[str]) -> list[str]:
@@ -87,16 +96,23 @@ def parse_record(raw: dict, key: str, where: str, free_text: bool = False) -> QA
     if len(gt) != 2 or tuple(gt) not in TYPES:
         raise AnnotationError(f"{where}: type {raw['type']!r} is not one of the nine MUSIC-AVQA "
                               f"(group, type) pairs")
-    template = normalize_template(str(raw["question_content"]))
+    template = asked = normalize_template(str(raw["question_content"]))
     values = tuple(str(v) for v in _json_list(raw.get("templ_values", "[]"), "templ_values", where))
+    wording, rephrasing = TEMPLATE, recognise(asked)
+    if rephrasing is not None:
+        template, wording = normalize_template(TEMPLATES_RAW[rephrasing.template][0]), rephrasing.kind
     if template in TEMPLATES:
         if TEMPLATES[template] != tuple(gt):
-            raise AnnotationError(f"{where}: template {template!r} belongs to "
+            raise AnnotationError(f"{where}: template {template!r}"
+                                  f"{'' if asked == template else f' (asked as {asked!r})'} belongs to "
                                   f"{'/'.join(TEMPLATES[template])}, but type says {'/'.join(gt)}")
     elif not free_text:
         raise AnnotationError(f"{where}: unknown template {template!r}; it is none of the 33 "
-                              f"MUSIC-AVQA templates (rephrased -R questions: set data.free_text=true)")
-    n_slots = len(PLACEHOLDER.findall(template))
+                              f"MUSIC-AVQA templates nor amuse's rephrasings of them (rephrased -R "
+                              f"questions: set data.free_text=true)")
+    else:
+        wording = FREE
+    n_slots = len(PLACEHOLDER.findall(asked))
     if n_slots != len(values):
         raise AnnotationError(f"{where}: template has {n_slots} placeholder(s) but templ_values "
                               f"gives {len(values)} ({list(values)})")
@@ -107,7 +123,7 @@ def parse_record(raw: dict, key: str, where: str, free_text: bool = False) -> QA
     return QARecord(key=key, video_id=str(raw["video_id"]),
                     question_id=int(qid) if qid is not None else None,
                     group=gt[0], qtype=gt[1], template=template, values=values,
-                    answer=answer, raw=raw)
+                    answer=answer, raw=raw, wording=wording, asked=asked)
 
 
 def read_json_array(path: str | Path) -> list:

@@ -117,7 +117,8 @@ def evaluate(run: str | Path, split: str = "test", annotations: str | None = Non
         # figure, unanswered and so wrong: a test figure never quietly covers fewer questions
         top = [[ANSWERS[a], round(p, 6)] for a, p in preds.get(i, [])]
         rows.append({"key": r.key, "video_id": r.video_id, "question_id": r.question_id, "group": r.group,
-                     "type": r.qtype, "template": r.template, "question": r.question, "answer": r.answer,
+                     "type": r.qtype, "template": r.template, "wording": r.wording, "question": r.question,
+                     "answer": r.answer,
                      "prediction": top[0][0] if top else None, "correct": bool(top) and top[0][0] == r.answer,
                      "top5": top} | ({} if top else {"skipped": "video missing from the cache"}))
     cells = accuracy_cells((r["group"], r["type"], r["correct"]) for r in rows)

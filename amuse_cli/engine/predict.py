@@ -8,6 +8,7 @@ import torch
 
 from amuse_cli.data.annotations import PLACEHOLDER, load_annotations, question_words
 from amuse_cli.data.taxonomy import ANSWERS, PLACEHOLDERS, TEMPLATE_IDS
+from amuse_cli.data.wordings import REPHRASINGS
 from amuse_cli.engine import datasets
 from amuse_cli.engine.evaluate import TOP_K, build_model, load_checkpointed_run
 from amuse_cli.errors import AmuseError
@@ -15,9 +16,10 @@ from amuse_cli.features.videos import video_source
 
 
 def match_template(words: list[str]) -> int:
-    """Index of the template the words fill (placeholders take their known values), else -1."""
+    """Index of the template the words fill, as written or by one of its rephrasings (placeholders
+    take their known values), else -1."""
     low = [w.lower() for w in words]
-    for template, idx in TEMPLATE_IDS.items():
+    for template, idx in (*TEMPLATE_IDS.items(), *((r.text, r.template) for r in REPHRASINGS)):
         tw = question_words(template, ())
         if len(tw) == len(low) and all(
                 (t in PLACEHOLDERS and w in PLACEHOLDERS[t]) if PLACEHOLDER.fullmatch(t) else t.lower() == w
