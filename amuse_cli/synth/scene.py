@@ -40,6 +40,7 @@ def position_of(x: float) -> str:
 class Stream(IntEnum):
     """Independent random streams per (seed, video, purpose): adding a purpose never shifts the others."""
     SCENE, PIXELS, AUDIO, QUESTIONS, MIMES = 0, 1, 2, 3, 4
+    WORDING = 5         # which wording asks each question (synth/wording.py)
     SPLITS = 9          # drawn once per set (video index 0)
 
 
