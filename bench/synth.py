@@ -18,6 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from amuse_cli.data.wordings import released_template              # noqa: E402
 from amuse_cli.synth.checks import blind_majority_accuracy          # noqa: E402
 from amuse_cli.synth.generate import SPLITS, SynthOptions, generate  # noqa: E402
 
@@ -63,7 +64,7 @@ def main() -> None:
         records = [r for s in SPLITS for r in files[s]]
         done["command"] = "amuse synth --out X --videos 150 --seconds 4 --seed 7"
         done["questions"] = len(records)
-        done["templates"] = len({r["question_content"] for r in records})
+        done["templates"] = len({released_template(r["question_content"]) for r in records})
         done["types"] = len({r["type"] for r in records})
         done["blind_majority_per_template_test_acc"] = round(blind_majority_accuracy(files["train"], files["test"]), 2)
         done["identical_with_1_and_all_workers"] = _digest(tmp / "a") == _digest(tmp / "b")
