@@ -14,6 +14,8 @@ most MAX_WORDS words, so the default `data.max_tokens` reads it whole.
 The loader (data/annotations.py) reads a known rephrasing as its template (`QARecord.template`, so
 per-template priors, tables and balancing keep working) and keeps which wording was asked
 (`QARecord.wording`); the synthetic generator words questions from this table (synth/wording.py).
+A MUSIC-AVQA-R question whose text happens to be one of these rows reads the same way (its template,
+seen or unseen) rather than as free text (the -R examples the tests carry are none of them).
 """
 from __future__ import annotations
 

@@ -59,6 +59,14 @@ def wording_counts(files: dict[str, list[dict]]) -> dict:
             "rephrasings_asked": sum(recognise(t) is not None for t in asked)}
 
 
+def summary_line(mix: str, files: dict[str, list[dict]]) -> str:
+    """One line for `amuse synth --dry-run`: questions per split and wording."""
+    counts = wording_counts(files)
+    per_split = "; ".join(f"{s} " + " / ".join(f"{n} {k}" for k, n in c.items())
+                          for s, c in counts["questions"].items() if c)
+    return f"wording {mix}: {per_split} ({counts['rephrasings_asked']} distinct rephrasings)"
+
+
 def _kind(text: str) -> str:
     r = recognise(text)
     return r.kind if r else TEMPLATE if text in _INDEX else FREE
