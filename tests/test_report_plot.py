@@ -240,6 +240,14 @@ def test_curves_through_the_cli(work):
     assert "no evaluated run" in result.stderr
 
 
+def test_dry_run_names_the_figures_and_writes_nothing(work):
+    make_run(work, "a/s0", epochs=epochs_log([40.0, 55.0]))
+    result = report("--plot", "bars.pdf", "--curves", "curves.png", "--dry-run")
+    assert result.exit_code == 0, result.output
+    assert "would draw a/s0 into curves.png" in result.output and "bars.pdf" in result.output
+    assert sorted(p.name for p in work.iterdir()) == ["checkpoints"]
+
+
 def test_curves_without_any_log_is_a_clear_error(work):
     make_run(work, "a/s0")
     result = report("--curves", "c.png")

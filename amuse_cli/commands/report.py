@@ -34,6 +34,7 @@ def command(runs, split, fmt, out, reference, by, plot, plot_published, curves, 
     \b
     Example:
       amuse report checkpoints/amuse-tiny --format md --reference none
+      amuse report --plot fig.pdf --curves curves.pdf
     """
     from amuse_cli import report
     from amuse_cli.atomic import write_atomic
@@ -45,11 +46,11 @@ def command(runs, split, fmt, out, reference, by, plot, plot_published, curves, 
         raise click.UsageError("--plot-published needs --plot")
     plotting.check_outputs(plot=plot, curves=curves)  # matplotlib there, file names it can write
     if curves:
-        names = [c.name for c in training_curves.read_curves(runs)]
-        click.echo(f"would draw {', '.join(names)} into {curves}" if dry_run else
-                   f"wrote {training_curves.curves_chart(runs, curves)}", err=not dry_run)
+        found = training_curves.read_curves(runs)
+        click.echo(f"would draw {', '.join(c.name for c in found)} into {curves}" if dry_run else
+                   f"wrote {training_curves.write(found, curves)}", err=not dry_run)
         if not training_curves.evaluated(runs, split):
-            click.echo(f"note: no evaluated run (predictions-{split}.jsonl); only the curves were drawn", err=True)
+            click.echo(f"note: no evaluated run (predictions-{split}.jsonl), so no table", err=True)
             return
     groups = report.find_runs(runs, split)
     if dry_run:

@@ -124,11 +124,10 @@ def draw(found: list[Curve]):
     return fig
 
 
-def curves_chart(roots, path) -> Path:
-    """Read, draw and write the curves figure (.png, .pdf or .svg)."""
+def write(found: list[Curve], path) -> Path:
+    """Draw and write the curves figure (.png, .pdf or .svg)."""
     plt = plot.require_matplotlib()
     path = plot.check_path(path, "--curves")
-    found = read_curves(roots)
     with plt.rc_context(plot.paper_style()):
         fig = draw(found)
         try:

@@ -20,6 +20,8 @@ from amuse_cli.atomic import write_atomic
 from amuse_cli.data.metrics import cells_from_predictions
 from amuse_cli.data.taxonomy import COLUMNS, GROUPS, GROUP_SHORT
 from amuse_cli.errors import AmuseError
+from amuse_cli.report import reference as ref
+from amuse_cli.report.layout import files_caption, make_report
 
 COLUMN_WIDTH = 3.4      # inches: one column of a two-column paper (ACL 3.0, CVPR 3.25, IEEE 3.5)
 FONT_PT = 7             # legible at print size in a column-wide figure
@@ -164,9 +166,6 @@ def _table_tag(table: dict) -> str:
 
 
 def _caption(bench: str, split: str, rows: list[dict], published, levels: list[Series], ci: bool) -> str:
-    from amuse_cli.report import reference as ref
-    from amuse_cli.report.layout import files_caption
-
     questions = rows[0]["cells"]["Avg"]["n"]
     text = f"Accuracy (%) per question type, {split} split of {ref.describe(bench)}, {questions:,} questions"
     text += files_caption(rows) + "."
@@ -184,8 +183,6 @@ def _caption(bench: str, split: str, rows: list[dict], published, levels: list[S
 
 def charts(groups, reference: str = "auto", ci: bool = False, published: str | None = None) -> list[Chart]:
     """One Chart per benchmark, its numbers and published rows exactly as `amuse report` tables them."""
-    from amuse_cli.report.layout import make_report
-
     by_bench: dict[str, list] = {}
     for g in groups:
         by_bench.setdefault(g[0].benchmark, []).append(g)
@@ -203,7 +200,8 @@ def charts(groups, reference: str = "auto", ci: bool = False, published: str | N
                 continue
             runs.append(Series(run_label(row, recipes), {c: v["acc"] for c, v in row["cells"].items()},
                                error_bounds(row, ci), seed_accuracies(g) if len(g) > 1 else []))
-        tables = rep.data.get("reference", [])
+        # the per-type tables only (not -R's head/tail nor v2.0's grouped tables: other columns)
+        tables = [t for t in rep.data.get("reference", []) if t["rows"] and set(COLUMNS) <= set(t["rows"][0]["cells"])]
         shown += [t["id"] for t in tables]
         picked = select_published(tables, published)
         several = len({t["id"] for t, _ in picked}) > 1  # then each label names its table
