@@ -19,6 +19,13 @@ from amuse_cli.synth.checks import blind_majority_accuracy
 from amuse_cli.synth.generate import SPLITS, SynthOptions, generate, plan
 from amuse_cli.synth.questions import CAP, CAP_YES_NO, T, candidates
 from amuse_cli.synth.scene import SEGMENT_S, Stream, sample_scene, video_rng
+from amuse_cli.synth.worlds import WORLDS
+
+WORLD_NAMES = tuple(WORLDS)
+
+
+def _plan(world: str, seed: int, index: int, duration: float):
+    return WORLDS[world].plan(seed, index, duration, 4, (160, 120), 16000)
 
 
 def _records(root: Path) -> dict[str, list[dict]]:
@@ -55,7 +62,7 @@ def test_every_mp4_decodes_with_one_video_and_one_audio_stream_of_the_stated_dur
         assert np.abs(audio).max() > 0.01                               # not silent
     # the decoded track is the rendered mix, not shifted by the AAC priming delay
     meta = _meta(tiny_synth, videos[0].stem)
-    mix = render_audio(meta, video_rng(*meta["seed"], Stream.AUDIO))
+    mix = render_audio(meta, video_rng(*meta["seed"], Stream.AUDIO), SynthOptions().soundfont())
     _, audio, *_ = _decode(videos[0])
     ref = mix[8000:24000]
     lags = range(-300, 301)
@@ -91,9 +98,10 @@ def test_json_files_have_the_release_quirks_and_load(tiny_synth):
 
 
 def _sampled_metas():
-    for d in (1.0, 2.5, 4.0, 7.0, 12.0):
-        for i in range(40):
-            yield sample_scene(21, i, d, 4, (160, 120), 16000)
+    for world in WORLD_NAMES:
+        for d in (1.0, 2.5, 4.0, 7.0, 12.0):
+            for i in range(40):
+                yield _plan(world, 21, i, d)
 
 
 def test_meta_follows_the_interface_contract(tiny_synth):
@@ -101,7 +109,8 @@ def test_meta_follows_the_interface_contract(tiny_synth):
     assert [m["video_id"] for m in files] == [f"{i:08d}" for i in range(12)]
     for m in [*files, *_sampled_metas()]:
         d = m["duration"]
-        assert m["background"] in ("indoor", "outdoor") and 1 <= len([s for s in m["sources"] if s["visible"]]) <= 4
+        on_screen = len([s for s in m["sources"] if s["visible"]])
+        assert m["background"] in ("indoor", "outdoor") and 1 <= on_screen <= (6 if "stage" in m.get("world", "") else 4)
         assert m["tempo"][0]["start"] == 0.0 and m["tempo"][-1]["end"] == d
         mean = sum((p["end"] - p["start"]) * p["bpm"] for p in m["tempo"]) / d
         for a, b in zip(m["tempo"], m["tempo"][1:]):
@@ -110,7 +119,11 @@ def test_meta_follows_the_interface_contract(tiny_synth):
         assert m["tempo_changes"] == [p["start"] for p in m["tempo"][1:]]
         assert all(60 <= p["bpm"] <= 180 for p in m["tempo"])
         for s in m["sources"]:
-            assert s["visible"] == (s["position"] is not None)
+            if m.get("world") == "stage":       # a position may be ambiguous (None) on screen
+                assert s["visible"] == ("stage" in s) and (s["visible"] or s["position"] is None)
+                assert s["position"] is None or s["position"] == _third(s["x_span"][0]) == _third(s["x_span"][1])
+            else:
+                assert s["visible"] == (s["position"] is not None)
             if not s["mimed"]:   # the picture shows what is heard; off screen shows nothing
                 assert s["seen_playing"] == (s["intervals"] if s["visible"] else [])
             if s["mimed"]:     # seen playing, never heard, alone of its class on screen
@@ -125,6 +138,10 @@ def test_meta_follows_the_interface_contract(tiny_synth):
             assert s["notes"] and all(any(a <= n["t"] < b for a, b in ivs) for n in s["notes"])
 
 
+def _third(x):
+    return "left" if x < 1 / 3 else ("middle" if x < 2 / 3 else "right")
+
+
 def _facts(m):
     vis = [s for s in m["sources"] if s["visible"]]
     heard = [s for s in m["sources"] if s["sounding"]]
@@ -135,11 +152,12 @@ def _entry(s):
     return s["intervals"][0][0]
 
 
-def test_every_candidate_answer_follows_from_the_meta():
+@pytest.mark.parametrize("world", WORLD_NAMES)
+def test_every_candidate_answer_follows_from_the_meta(world):
     """Recompute answers independently for 150 scenes' every candidate question."""
     seen = Counter()
-    for i in range(150):
-        m = sample_scene(11, i, 6.0, 4, (160, 120), 16000)
+    for i in range(150 if world == "classic" else 250):
+        m = _plan(world, 11, i, 6.0)
         vis, heard, sounding = _facts(m)
         for t, values, ans in candidates(m, video_rng(11, i, Stream.QUESTIONS)):
             seen[t] += 1
@@ -182,7 +200,8 @@ def test_every_candidate_answer_follows_from_the_meta():
             elif tmpl == "Is the instrument on the <LR> more rhythmic than the instrument on the <LR>?":
                 a, b = ([s for s in vis if s["position"] == v] for v in values)
                 assert len(a) == len(b) == 1
-                ra, rb = (len(s["notes"]) / sum(e - x for x, e in s["intervals"]) for s in (a[0], b[0]))
+                ra, rb = (len({n["t"] for n in s["notes"]}) / sum(e - x for x, e in s["intervals"])
+                          for s in (a[0], b[0]))
                 assert max(ra, rb) / min(ra, rb) >= 1.5 and ans == ("yes" if ra > rb else "no")
             elif tmpl == "Which instrument makes sounds <BA> the <Object>?":
                 (obj,) = [s for s in heard if s["instrument"] == values[1]]
@@ -221,7 +240,25 @@ def test_every_candidate_answer_follows_from_the_meta():
                 assert ans == ("yes" if cover >= 0.97 else "no") and (cover >= 0.97 or cover <= 0.8)
             elif tmpl == "What kind of instrument is the <LRer> instrument? ":
                 order = sorted(vis, key=lambda s: s["x"])
-                assert ans == (order[0] if values[0] == "leftest" else order[-1])["instrument"]
+                end, next_in = (order[0], order[1]) if values[0] == "leftest" else (order[-1], order[-2])
+                assert ans == end["instrument"] and (world == "classic" or abs(end["x"] - next_in["x"]) >= 0.05)
+            elif tmpl == "What is the instrument on the <LR> of <Object>?":
+                (obj,) = [s for s in vis if s["instrument"] == values[1]]
+                side = [s for s in vis if (s["x"] < obj["x"]) == (values[0] == "left") and s is not obj]
+                nearest = sorted(side, key=lambda s: abs(s["x"] - obj["x"]))
+                assert nearest and ans == nearest[0]["instrument"]
+                if world == "stage":
+                    assert abs(nearest[0]["x"] - obj["x"]) >= 0.05
+                    assert len(nearest) == 1 or abs(nearest[1]["x"] - nearest[0]["x"]) >= 0.05
+            relative = tmpl.startswith(("What is the instrument on the <LR> of", "What is the <LR> instrument of",
+                                        "Which <Object> makes the sound"))   # positions among its class only
+            if world == "stage" and not relative:
+                ambiguous = [s for s in vis if s["position"] is None]
+                named = [v for v in values if v in ("left", "middle", "right")] + (
+                    [ans] if ans in ("left", "middle", "right") else [])
+                for pos in named:       # a third named is never one an ambiguous performer comes near
+                    lo, hi = {"left": (0, 1 / 3), "middle": (1 / 3, 2 / 3), "right": (2 / 3, 1)}[pos]
+                    assert not [s for s in ambiguous if s["x_span"][1] > lo - 0.03 and s["x_span"][0] < hi + 0.03]
     assert len(seen) == 33, sorted(set(range(33)) - set(seen))
 
 
@@ -256,7 +293,7 @@ def test_same_seed_gives_identical_json_and_media_whatever_the_workers(tmp_path)
     generate(SynthOptions(out=str(tmp_path / "a"), workers=1, **opts))
     generate(SynthOptions(out=str(tmp_path / "b"), workers=2, **opts))
     a, b = _tree(tmp_path / "a"), _tree(tmp_path / "b")
-    assert a == b and len(a) == 11               # 3 splits + 4 meta + 4 mp4, byte for byte
+    assert a == b and len(a) == 12               # 3 splits + 4 meta + 4 mp4 + contact sheet, byte for byte
     for p in sorted((tmp_path / "a" / "videos").glob("*.mp4")):
         fa, aa, *_ = _decode(p)
         fb, ab, *_ = _decode(tmp_path / "b" / "videos" / p.name)
@@ -265,8 +302,9 @@ def test_same_seed_gives_identical_json_and_media_whatever_the_workers(tmp_path)
     assert _tree(tmp_path / "c") != a
 
 
-def test_mimes_are_seen_playing_but_never_heard():
-    metas = [sample_scene(4, i, 6.0, 4, (160, 120), 16000) for i in range(200)]
+@pytest.mark.parametrize("world", WORLD_NAMES)
+def test_mimes_are_seen_playing_but_never_heard(world):
+    metas = [_plan(world, 4, i, 6.0) for i in range(200)]
     mimed = [s for m in metas for s in m["sources"] if s["mimed"]]
     visible = [s for m in metas for s in m["sources"] if s["visible"]]
     assert 0.08 < len(mimed) / len(visible) < 0.3
@@ -277,12 +315,21 @@ def test_mimes_are_seen_playing_but_never_heard():
     assert np.array_equal(render_audio(m, rng()), render_audio(without, rng()))
 
 
-def test_sounding_is_visible_in_single_frames_and_audible(tiny_synth):
-    """A performer's glow pixels appear exactly while it is seen playing (a mime too); the mix is
-    louder while sources are heard."""
+@pytest.fixture(scope="module")
+def tiny_classic(tmp_path_factory) -> Path:
+    """The classic world at tiny_synth's size (its own published figures' world)."""
+    from conftest import TINY_SYNTH
+    out = tmp_path_factory.mktemp("synth") / "classic"
+    generate(SynthOptions(out=str(out), **{**TINY_SYNTH, "world": "classic"}))
+    return out
+
+
+def test_classic_world_shows_sounding_in_single_frames_and_audible(tiny_classic):
+    """Classic world: a performer's glow pixels appear exactly while it is seen playing (a mime too);
+    the mix is louder while sources are heard."""
     checked = 0
-    for path in sorted((tiny_synth / "videos").glob("*.mp4")):
-        m = _meta(tiny_synth, path.stem)
+    for path in sorted((tiny_classic / "videos").glob("*.mp4")):
+        m = _meta(tiny_classic, path.stem)
         frames, audio, *_ = _decode(path)
         w = m["size"][0]
         for s in m["sources"]:

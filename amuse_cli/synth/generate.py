@@ -15,13 +15,16 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from amuse_cli.data.taxonomy import TEMPLATES_RAW, TYPES
+from amuse_cli.data.wordings import released_template
 from amuse_cli.errors import AmuseError
-from amuse_cli.synth import GENERATOR
 from amuse_cli.synth.audio import render_audio
-from amuse_cli.synth.card import dataset_card
+from amuse_cli.synth.card import dataset_card, world_lines
 from amuse_cli.synth.questions import candidates, select
-from amuse_cli.synth.scene import SEGMENT_S, Stream, sample_scene, video_rng
-from amuse_cli.synth.video import render_frames
+from amuse_cli.synth.scene import SEGMENT_S, Stream, video_rng
+from amuse_cli.synth.wording import check_mix, word_questions, wording_counts
+from amuse_cli.synth.settings import SETTINGS
+from amuse_cli.synth.sheet import contact_sheet
+from amuse_cli.synth.worlds import DEFAULT_WORLD, WORLDS
 from amuse_cli.synth.writer import write_json, write_mp4
 
 SPLITS = ("train", "val", "test")
@@ -40,11 +43,22 @@ class SynthOptions:
     balanced: bool = True
     workers: int | None = None
     sample_rate: int = 16000
-    audio: str = "synthetic"      # "synthetic" (timbre.py) or "soundfont[=FILE.sf2]" (tinysoundfont)
+    world: str = DEFAULT_WORLD    # worlds.WORLDS: "stage" (amuse-synth 3) or "classic" (amuse-synth 2)
+    audio: str | None = None      # "synthetic" (timbre.py) or "soundfont[=FILE.sf2]"; None: the world's
+    settings: tuple | None = None  # stage world: draw only these settings (settings.SETTINGS); None: all
+    wording: str | None = None    # "templates" or "mixed" (synth/wording.py); None: the world's
+
+    @property
+    def mix(self) -> str:
+        return self.wording or self.world_spec.wording
+
+    @property
+    def world_spec(self):
+        return WORLDS[self.world]
 
     def soundfont(self) -> str | None:
         """The .sf2 file to render through (None for the synthetic timbres); fails in one line."""
-        kind, _, path = self.audio.partition("=")
+        kind, _, path = (self.audio or self.world_spec.audio).partition("=")
         if kind == "synthetic" and not path:
             return None
         if kind != "soundfont":
@@ -54,7 +68,12 @@ class SynthOptions:
 
     def check(self) -> None:
         w, h = self.size
+        if self.world not in WORLDS:
+            raise AmuseError(f"--world {self.world}: give one of {', '.join(WORLDS)}")
+        unknown = sorted(set(self.settings or ()) - set(SETTINGS))
         problems = [
+            (bool(unknown), f"--settings {','.join(unknown)}: unknown; give some of {', '.join(SETTINGS)}"),
+            (self.settings is not None and self.world != "stage", f"--settings: only the stage world has settings"),
             (self.videos < 1, f"--videos {self.videos}: give at least 1"),
             (self.seconds < 1 or abs(self.seconds * self.fps - round(self.seconds * self.fps)) > 1e-9,
              f"--seconds {self.seconds} at --fps {self.fps}: needs >= 1 s and a whole number of frames"),
@@ -68,6 +87,7 @@ class SynthOptions:
             if bad:
                 raise AmuseError(msg)
         self.soundfont()
+        check_mix(self.mix)
 
 
 def parse_size(text: str) -> tuple[int, int]:
@@ -99,9 +119,10 @@ def assign_splits(n: int, fractions, seed: int) -> dict[int, str]:
 
 def _render(job):
     meta, path, seed, index, soundfont = job
-    frames = render_frames(meta, video_rng(seed, index, Stream.PIXELS))
+    frames = WORLDS[meta.get("world", "classic")].picture(meta, video_rng(seed, index, Stream.PIXELS))
     audio = render_audio(meta, video_rng(seed, index, Stream.AUDIO), soundfont)
-    write_mp4(path, frames, audio, meta["fps"], tuple(meta["size"]), meta["sample_rate"])
+    write_mp4(path, frames, audio, meta["fps"], tuple(meta["size"]), meta["sample_rate"],
+              qp=meta.get("encoding", {}).get("qp"))
     return meta["video_id"]
 
 
@@ -126,7 +147,9 @@ def audio_info(soundfont: str | None) -> dict:
 def plan(opts: SynthOptions) -> tuple[list[dict], dict[str, list[dict]]]:
     """Every scene's ground truth and the question files, without rendering any media."""
     opts.check()
-    metas = [sample_scene(opts.seed, i, float(opts.seconds), opts.fps, tuple(opts.size), opts.sample_rate)
+    plan_scene = opts.world_spec.plan
+    settings = tuple(opts.settings) if opts.settings else None
+    metas = [plan_scene(opts.seed, i, float(opts.seconds), opts.fps, tuple(opts.size), opts.sample_rate, settings)
              for i in range(opts.videos)]
     rngs = [video_rng(opts.seed, i, Stream.QUESTIONS) for i in range(opts.videos)]
     picks = select([candidates(m, r) for m, r in zip(metas, rngs)], opts.questions_per_video,
@@ -136,7 +159,8 @@ def plan(opts: SynthOptions) -> tuple[list[dict], dict[str, list[dict]]]:
     files = {s: [] for s in SPLITS}
     for i, (meta, p) in enumerate(zip(metas, picks)):
         meta["split"] = split_of[i]
-        files[split_of[i]].extend(_records(meta, p, qid))
+        words = video_rng(opts.seed, i, Stream.WORDING)
+        files[split_of[i]].extend(word_questions(_records(meta, p, qid), split_of[i], opts.mix, words))
     return metas, files
 
 
@@ -174,14 +198,17 @@ def generate(opts: SynthOptions, progress=None) -> dict:
     records = [r for s in SPLITS for r in files[s]]
     by_type = Counter(tuple(json.loads(r["type"])) for r in records)
     summary = {
-        "generator": GENERATOR, "options": {**asdict(opts), "out": str(out)},
+        "generator": opts.world_spec.generator, "world": opts.world, "options": {**asdict(opts), "out": str(out)},
         "videos": {s: sum(m["split"] == s for m in metas) for s in SPLITS},
         "questions": {s: len(files[s]) for s in SPLITS},
         "types": {f"{g}/{t}": by_type.get((g, t), 0) for g, t in TYPES},
-        "templates": len({r["question_content"] for r in records}),
+        "templates": len({released_template(r["question_content"]) for r in records}),
+        "wording": {"mix": opts.mix, **wording_counts(files)},
         "segments_per_video": int(opts.seconds // SEGMENT_S),
         "seconds": round(time.time() - start, 2), "workers": workers,
         "audio": audio_info(soundfont),
+        "world_lines": world_lines(opts, metas),
+        "contact_sheet": contact_sheet([j[1] for j in jobs], out / "contact-sheet.png"),
     }
     (out / "README.md").write_text(dataset_card(summary, records), encoding="utf-8")
     return summary

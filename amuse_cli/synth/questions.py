@@ -12,6 +12,9 @@ Words used throughout:
   louder    = higher RMS level while playing (`loudness_db`), by >= LOUD_DB
   rhythmic  = more note onsets per second of its own playing time, by a ratio >= RHYTHM_RATIO
   lowest    = lowest mean pitch (pitched sources only), by >= LOW_SEMITONES
+  position  = the performer's third of the frame; in the stage world None where it is ambiguous (near a
+              third's edge at some moment), and a third is named only when no ambiguous performer comes
+              near it; left/right order needs screen centres ORDER_MARGIN apart
 """
 from __future__ import annotations
 
@@ -35,6 +38,9 @@ NOT_ALWAYS = 0.8
 OVERLAP_S = 1.0        # "at the same time": overlaps >= 1 s, every other source < NO_OVERLAP_S
 NO_OVERLAP_S = 0.25
 LOW_SEMITONES = 7
+ORDER_MARGIN = 0.05    # stage world: screen centres closer than this are not ordered left/right
+THIRDS = {"left": (0.0, 1 / 3), "middle": (1 / 3, 2 / 3), "right": (2 / 3, 1.0)}
+POSITION_MARGIN = 0.03
 CAP = 0.5              # balanced: no answer above 50% of a template's questions ...
 CAP_YES_NO = 0.6       # ... or 60% for yes/no templates (MUSIC-AVQA v2.0)
 
@@ -54,6 +60,7 @@ class Scene:
         self.sounding = [s for s in self.visible if s["sounding"]]
         self.offscreen = [s for s in self.heard if not s["visible"]]
         self.entry_gap = entry_gap(self.duration)
+        self.read_from_frames = any("x_span" in s for s in self.visible)    # stage world: margins apply
 
     @staticmethod
     def entry(s):
@@ -69,20 +76,31 @@ class Scene:
 
     @classmethod
     def rate(cls, s):
-        return len(s["notes"]) / max(cls.playing(s), 1e-6)
+        """Onsets per second of playing time (a chord's notes share one onset)."""
+        return len({n["t"] for n in s["notes"]}) / max(cls.playing(s), 1e-6)
 
     @staticmethod
     def pitch(s):
         return None if s["register"] is None else float(np.mean([n["pitch"] for n in s["notes"]]))
 
     def at(self, pos):
-        """The only visible source at screen position pos, else None."""
+        """The only visible source at screen position pos, else None (also when a performer whose
+        position is ambiguous comes near that third)."""
         here = [s for s in self.visible if s["position"] == pos]
+        if self.read_from_frames:
+            lo, hi = THIRDS[pos]
+            if any(s["position"] is None and s["x_span"][1] > lo - POSITION_MARGIN
+                   and s["x_span"][0] < hi + POSITION_MARGIN for s in self.visible):
+                return None
         return here[0] if len(here) == 1 else None
 
     def placed(self, s):
         """Whether s is on screen and alone at its position (so a position names it)."""
-        return s["visible"] and self.at(s["position"]) is s
+        return s["visible"] and s["position"] is not None and self.at(s["position"]) is s
+
+    def apart(self, a, b) -> bool:
+        """Whether two performers' left/right order can be read from the frames."""
+        return not self.read_from_frames or abs(a["x"] - b["x"]) >= ORDER_MARGIN
 
     def unique_heard(self, cls):
         here = [s for s in self.heard if s["instrument"] == cls]
@@ -95,8 +113,12 @@ class Scene:
     def neighbour(self, s, side):
         """Nearest visible instrument on `side` of s."""
         i = self.visible.index(s)
-        j = i - 1 if side == "left" else i + 1
-        return self.visible[j] if 0 <= j < len(self.visible) else None
+        j, k = (i - 1, i - 2) if side == "left" else (i + 1, i + 2)
+        if not 0 <= j < len(self.visible) or not self.apart(s, self.visible[j]):
+            return None
+        if 0 <= k < len(self.visible) and not self.apart(self.visible[j], self.visible[k]):
+            return None              # two performers about as near: which is "the" neighbour?
+        return self.visible[j]
 
     def ordered_entry(self, which):
         """The heard source entering first/last, at least entry_gap apart from every other."""
@@ -245,8 +267,10 @@ def background(sc):
 
 def outermost(sc):
     if len(sc.visible) >= 2:
-        yield ("leftest",), sc.visible[0]["instrument"]
-        yield ("rightest",), sc.visible[-1]["instrument"]
+        if sc.apart(sc.visible[0], sc.visible[1]):
+            yield ("leftest",), sc.visible[0]["instrument"]
+        if sc.apart(sc.visible[-1], sc.visible[-2]):
+            yield ("rightest",), sc.visible[-1]["instrument"]
 
 
 def sole_class(sc):
@@ -399,7 +423,7 @@ def entry_before_after(sc):
 def class_entry(sc):
     for c in sc.sounding_classes:
         same = sorted((s for s in sc.sounding if s["instrument"] == c), key=sc.entry)
-        if len(same) < 2 or len({s["position"] for s in same}) < len(same):
+        if len(same) < 2 or len({s["position"] for s in same}) < len(same) or any(s["position"] is None for s in same):
             continue
         for fl, (a, b) in (("first", (same[0], same[1])), ("last", (same[-1], same[-2]))):
             gap = abs(sc.entry(a) - sc.entry(b))
@@ -485,7 +509,8 @@ MEANINGS = {
     T[8]: "number of on-screen instruments of that class (zero when absent)",
     T[9]: "number of distinct classes on screen",
     T[10]: "class of the nearest on-screen instrument on that side of the (unique) named one",
-    T[11]: "the background: indoor (room with wooden floor) or outdoor (sky and grass)",
+    T[11]: "the background: indoor or outdoor (stage world: the setting's kind; classic: a room with a "
+           "wooden floor or sky and grass)",
     T[12]: "class of the leftmost / rightmost on-screen instrument (asked with >= 2 on screen)",
     T[13]: "the class, asked when every on-screen instrument has the same class",
     T[14]: "yes iff the (unique) instrument plays >= 97% of the clip; no when <= 80%",

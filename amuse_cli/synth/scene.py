@@ -12,7 +12,7 @@ from enum import IntEnum
 import numpy as np
 
 from amuse_cli.data.taxonomy import INSTRUMENTS
-from amuse_cli.synth import GENERATOR
+from amuse_cli.synth import CLASSIC_GENERATOR
 from amuse_cli.synth.timbre import REGISTERS, UNPITCHED, register_center
 
 SEGMENT_S = 3.0               # tempo changes only on this grid (the recipes' label segments)
@@ -191,7 +191,7 @@ def sample_scene(seed: int, index: int, duration: float, fps: int, size: tuple[i
         voice = [[round(start, 4), round(start + length, 4)]]
     return {
         "video_id": f"{index:08d}",
-        "generator": GENERATOR,
+        "generator": CLASSIC_GENERATOR,
         "duration": float(duration), "fps": int(fps), "size": [int(size[0]), int(size[1])],
         "sample_rate": int(sample_rate),
         "background": "indoor" if rng.random() < 0.5 else "outdoor",

@@ -20,13 +20,14 @@ def write_json(path: Path, obj, indent: int | None = 2) -> None:
     write_atomic(path, json.dumps(obj, indent=indent, ensure_ascii=True) + "\n")
 
 
-def write_mp4(path: Path, frames, audio: np.ndarray, fps: int, size: tuple[int, int], sr: int) -> None:
+def write_mp4(path: Path, frames, audio: np.ndarray, fps: int, size: tuple[int, int], sr: int,
+              qp: int | None = None) -> None:
     """Encode frames (iterable of uint8 [H, W, 3]) and mono float32 audio; single-threaded so the
-    bytes depend only on the inputs."""
+    bytes depend only on the inputs. `qp`: the quantiser (compression) instead of X264's."""
     import av  # PyAV loads where mp4s are written, not with the CLI
 
     with atomic_path(path, sync=False) as tmp, av.open(str(tmp), "w", format="mp4") as out:
-        vs = out.add_stream("libx264", rate=fps, options=dict(X264))
+        vs = out.add_stream("libx264", rate=fps, options={**X264, **({"qp": str(qp)} if qp else {})})
         vs.width, vs.height = size
         vs.pix_fmt = "yuv420p"
         vs.codec_context.thread_count = 1
