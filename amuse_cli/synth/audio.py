@@ -1,18 +1,28 @@
-"""The soundtrack: every sounding source's notes at its loudness, a speech-like voice-over, room tone.
+"""The soundtrack: every sounding source's notes at its loudness, in a room, a voice-over, room tone.
 
-Each source is rendered alone (synthetic timbres from timbre.py, or a GM soundfont through tinysoundfont
-when `soundfont` is given: soundfont.py), scaled so its RMS while it plays equals `loudness_db` (dBFS), then
-mixed; if the mix would clip, everything is scaled by the same factor (level differences kept).
+Each source is rendered alone and scaled so its dry RMS while it plays equals `loudness_db` (dBFS; the
+"louder" questions read it), then mixed; if the mix would clip, everything is scaled by the same
+factor (level differences kept). Two renderings:
+- `soundfont` given (the new world's default, TimGM6mb): sampled GM instruments through TinySoundFont
+  (soundfont.py) with the performance's expression (performance.py: velocities, articulation, vibrato
+  as pitch bend; bowed and blown notes keep following the dynamics curve after their attack), each
+  source released over RELEASE_S after its interval ends, then placed in the scene's room (room.py:
+  reverb per setting, outdoor noise bed, depth). The voice-over stays dry, as a narrator's would.
+- `soundfont` None: the synthetic timbres of timbre.py, dry, exactly as the old world renders them.
 """
 from __future__ import annotations
 
 import numpy as np
 
-from amuse_cli.synth.timbre import synth_note
+from amuse_cli.synth import room as rooms
+from amuse_cli.synth.performance import dynamic_level
+from amuse_cli.synth.timbre import TIMBRES, synth_note
 
 ROOM_TONE_DB = -60.0     # faint noise so the track is never digitally silent
 VOICE_DB = -20.0         # voice-over RMS level, dBFS
 PEAK = 0.95
+RELEASE_S = 0.25         # a sampled source fades out within this after its interval ends
+SUSTAINED = ("bowed", "blown")   # families whose notes keep changing level after the attack
 SYLLABLE_S = (0.12, 0.28)
 VOWEL_FORMANTS = ((730, 1090), (270, 2290), (300, 870), (530, 1840), (570, 840))   # a i u e o, Hz
 
@@ -24,7 +34,9 @@ def _db(x: float) -> float:
 def source_track(src: dict, n: int, sr: int, rng, soundfont=None) -> np.ndarray:
     if soundfont is not None:
         from amuse_cli.synth.soundfont import render_notes
-        track = render_notes(src["instrument"], src["notes"], n, sr, soundfont)
+        track = render_notes(src["instrument"], src["notes"], n, sr, soundfont,
+                             vibrato=float(src.get("vibrato") or 0.0), vibrato_hz=float(src.get("vibrato_hz") or 5.5))
+        track *= _expression(src, n, sr) * _release_gate(src["intervals"], n, sr)
     else:
         track = np.zeros(n, dtype=np.float32)
         for note in src["notes"]:
@@ -37,6 +49,34 @@ def source_track(src: dict, n: int, sr: int, rng, soundfont=None) -> np.ndarray:
         active[int(s * sr):int(e * sr)] = True
     rms = float(np.sqrt(np.mean(track[active] ** 2))) if active.any() else 0.0
     return track * (_db(src["loudness_db"]) / rms) if rms > 0 else track
+
+
+def _release_gate(intervals, n: int, sr: int) -> np.ndarray:
+    """1 inside the intervals, a raised-cosine fade over RELEASE_S after each end, 0 elsewhere."""
+    gate = np.zeros(n, dtype=np.float32)
+    fade = 0.5 + 0.5 * np.cos(np.pi * np.arange(int(RELEASE_S * sr)) / (RELEASE_S * sr))
+    for s, e in intervals:
+        i, j = int(round(s * sr)), int(round(e * sr))
+        gate[i:j] = 1.0
+        k = min(n, j + fade.size)
+        gate[j:k] = np.maximum(gate[j:k], fade[: k - j])
+    return gate
+
+
+def _expression(src: dict, n: int, sr: int) -> np.ndarray:
+    """Gain that makes a bowed or blown note follow the dynamics curve after its attack (the velocity
+    set its level at the attack); 1 for other families or without a dynamics mark."""
+    gain = np.ones(n, dtype=np.float32)
+    kind = src.get("dynamics")
+    if not kind or TIMBRES[src["instrument"]][0] not in SUSTAINED or not src["notes"]:
+        return gain
+    onsets = np.array(sorted({note["t"] for note in src["notes"]}))
+    for s, e in src["intervals"]:
+        i, j = int(round(s * sr)), min(n, int(round(e * sr)))
+        t = np.arange(i, j) / sr
+        last = onsets[np.clip(np.searchsorted(onsets, t, side="right") - 1, 0, onsets.size - 1)]
+        gain[i:j] = dynamic_level(kind, (t - s) / (e - s)) / dynamic_level(kind, (last - s) / (e - s))
+    return gain
 
 
 def voice_track(intervals, n: int, sr: int, rng) -> np.ndarray:
@@ -69,13 +109,36 @@ def voice_track(intervals, n: int, sr: int, rng) -> np.ndarray:
 
 def render_audio(meta: dict, rng: np.random.Generator, soundfont=None) -> np.ndarray:
     """Mono float32 mix of the whole clip, exactly duration * sample_rate samples; `soundfont` (a .sf2
-    path) renders the instruments from the soundfont instead of the synthetic timbres."""
+    path) renders sampled instruments in the scene's room instead of the dry synthetic timbres."""
+    if soundfont is not None:
+        return _render_in_room(meta, rng, soundfont)
     sr = meta["sample_rate"]
     n = int(round(meta["duration"] * sr))
     mix = _db(ROOM_TONE_DB) * rng.standard_normal(n).astype(np.float32)
     for src in meta["sources"]:
         if src["sounding"]:
             mix += source_track(src, n, sr, rng, soundfont)
+    if meta["voiceover"]["present"]:
+        mix += voice_track(meta["voiceover"]["intervals"], n, sr, rng)
+    peak = float(np.abs(mix).max())
+    return (mix * (PEAK / peak) if peak > PEAK else mix).astype(np.float32)
+
+
+def _render_in_room(meta: dict, rng: np.random.Generator, soundfont) -> np.ndarray:
+    """Sampled sources through the room of `meta["setting"]` (a neutral small room when absent)."""
+    sr = meta["sample_rate"]
+    n = int(round(meta["duration"] * sr))
+    room = rooms.room_for(meta.get("setting"))
+    direct = np.zeros(n, dtype=np.float32)
+    send = np.zeros(n, dtype=np.float32)
+    for src in meta["sources"]:
+        if src["sounding"]:
+            track = source_track(src, n, sr, rng, soundfont)
+            dry, wet = rooms.depth_gains(room, src.get("depth"))
+            direct += dry * track
+            send += wet * track
+    mix = direct + rooms.reverberate(send, room, sr, rng) + rooms.ambience(room, n, sr, rng)
+    mix += _db(ROOM_TONE_DB) * rng.standard_normal(n).astype(np.float32)
     if meta["voiceover"]["present"]:
         mix += voice_track(meta["voiceover"]["intervals"], n, sr, rng)
     peak = float(np.abs(mix).max())

@@ -47,6 +47,10 @@ GM_PROGRAMS = {
 GM_DRUMS = {"drum": "GM drum kit (channel 10): kick 36, snare 38",
             "congas": "GM drum kit (channel 10): congas 62-64"}
 VELOCITY_MAX = 112            # scene velocity 1.0 (accent) -> MIDI 112, 0.55 -> 62
+BEND_CENTRE, BEND_RANGE = 8192, 2.0     # pitch wheel at rest; +-2 semitones at its ends (the GM default)
+VIBRATO_MIN_S = 0.25          # shorter notes get no vibrato
+VIBRATO_DELAY_S, VIBRATO_RAMP_S = 0.12, 0.25   # a player's vibrato starts after the attack and grows
+VIBRATO_UPDATE = 128          # samples between pitch-wheel updates (8 ms at 16 kHz, ~23 per cycle)
 # Other installed GM fonts, for users who want them by name (bench/shift.py uses a second font).
 SOUNDFONT_DIRS = ("/usr/share/sounds/sf2", "/usr/share/soundfonts", "/usr/local/share/soundfonts")
 INSTALL_HINT = ("install the renderer and the default font: `pip install --no-deps tinysoundfont==0.3.7` "
@@ -120,8 +124,34 @@ def note_events(notes: list[dict], sr: int) -> list[tuple[int, int, int, int]]:
     return sorted(events)
 
 
-def render_notes(instrument: str, notes: list[dict], n: int, sr: int, soundfont: str | Path) -> np.ndarray:
-    """One source's notes as mono float32 [n] samples at sr, each note on and off at its exact sample."""
+def bend_events(notes: list[dict], sr: int, depth: float, hz: float) -> list[tuple[int, int]]:
+    """(sample, 14-bit pitch-bend value) for vibrato: on each note of at least VIBRATO_MIN_S, a sine of
+    `depth` semitones at `hz`, starting VIBRATO_DELAY_S after the attack and fading in over
+    VIBRATO_RAMP_S, as a player's vibrato does; back to centre at every attack."""
+    if depth <= 0:
+        return []
+    events, step = [], VIBRATO_UPDATE
+    attacks = sorted({int(round(n["t"] * sr)) for n in notes}) + [1 << 62]
+    for n in notes:
+        on = int(round(n["t"] * sr))
+        off = min(int(round((n["t"] + n["dur"]) * sr)), attacks[attacks.index(on) + 1])   # legato: next note's pitch
+        events.append((on, BEND_CENTRE))
+        if n["dur"] < VIBRATO_MIN_S:
+            continue
+        start = on + int(VIBRATO_DELAY_S * sr)
+        k = np.arange(start, off, step)
+        age = (k - start) / sr
+        bend = depth * np.minimum(age / VIBRATO_RAMP_S, 1.0) * np.sin(2 * np.pi * hz * age)
+        values = np.clip(np.round(BEND_CENTRE + bend / BEND_RANGE * 8191), 0, 16383).astype(int)
+        events += list(zip(k.tolist(), values.tolist()))
+        events.append((off, BEND_CENTRE))
+    return events
+
+
+def render_notes(instrument: str, notes: list[dict], n: int, sr: int, soundfont: str | Path, *,
+                 vibrato: float = 0.0, vibrato_hz: float = 5.5) -> np.ndarray:
+    """One source's notes as mono float32 [n] samples at sr, each note on and off at its exact sample;
+    `vibrato` (semitones) modulates the pitch of long notes through the pitch wheel."""
     out = np.zeros(n, dtype=np.float32)
     if not notes:
         return out
@@ -136,17 +166,26 @@ def render_notes(instrument: str, notes: list[dict], n: int, sr: int, soundfont:
         synth.program_select(0, font, 0, 0, True)   # the GM kit (TinySoundFont looks in bank 128)
     else:
         synth.program_select(0, font, 0, GM_PROGRAMS[instrument][0] - 1)
+        synth.pitchbend_range(0, BEND_RANGE)
+    # one timeline: note offs, then pitch bends, then note ons at the same sample
+    timeline = [(s, 2 * o, k, v) for s, o, k, v in note_events(notes, sr)]
+    timeline += [(s, 1, -1, v) for s, v in (bend_events(notes, sr, vibrato, vibrato_hz) if not drums else [])]
+    stereo = memoryview(bytearray(8 * n))          # float32 left/right, filled in place
     pos = 0
-    for sample, order, key, vel in note_events(notes, sr) + [(n, 0, -1, 0)]:
+    for sample, order, key, value in sorted(timeline) + [(n, -1, -1, 0)]:
         sample = min(sample, n)
         if sample > pos:
-            stereo = np.frombuffer(synth.generate(sample - pos), dtype=np.float32)
-            out[pos:sample] = stereo.reshape(-1, 2).mean(axis=1)
+            synth.generate_simple(sample - pos, buffer=stereo[8 * pos:8 * sample])
             pos = sample
-        if key < 0:
+        if order < 0:
             break
-        synth.noteon(0, key, vel) if order else synth.noteoff(0, key)
-    return out
+        if order == 1:
+            synth.pitchbend(0, value)
+        elif order == 2:
+            synth.noteon(0, key, value)
+        else:
+            synth.noteoff(0, key)
+    return np.frombuffer(stereo, dtype=np.float32).reshape(-1, 2).mean(axis=1).astype(np.float32)
 
 
 def card_lines(info: dict) -> list[str]:
