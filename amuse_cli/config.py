@@ -58,7 +58,9 @@ DEFAULTS: dict = {
         "skip_missing": False,        # true: skip questions whose video is missing or failed (counted)
         "meta": "meta",               # ground truth of a synthetic set; absent on real data
         "train": "json/avqa-train.json",
-        "val": "json/avqa-val.json",
+        "val": "json/avqa-val.json",  # null: carved from train by video (v2.0 ships no val file)
+        "val_fraction": None,         # ... this share of the train videos (null: 0.1, engine/datasets.py)
+        "val_seed": None,             # ... chosen by this seed (null: 0); recorded in the run's val-split.json
         "test": "json/avqa-test.json",
         "free_text": False,           # accept rephrased (-R) questions outside the 33 templates
         "strict": True,               # false: skip bad records and report how many

@@ -8,13 +8,23 @@ from click.testing import CliRunner
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data" / "music-avqa"
+V1_EXCERPT = REPO / "tests" / "data" / "music-avqa-v1"     # shipped: make test needs no ../shared
+V1_FOLDERS = [V1_EXCERPT] + [SHARED_DATA] * SHARED_DATA.is_dir()
+
+
+@pytest.fixture(scope="session", params=V1_FOLDERS, ids=lambda p: "excerpt" if p == V1_EXCERPT else "full")
+def real_annotations(request) -> Path:
+    """The real v1 annotation files: the excerpt under tests/data always, the full files of
+    ../shared/data/music-avqa too when they are beside the checkout (tests/data/music-avqa-v1/README.md)."""
+    return request.param
 
 
 @pytest.fixture(scope="session")
-def real_annotations() -> Path:
-    if not SHARED_DATA.is_dir():
-        pytest.skip(f"real MUSIC-AVQA annotations not found at {SHARED_DATA}")
-    return SHARED_DATA
+def real_facts(real_annotations) -> dict:
+    """{file name: {"questions", "videos", "templates", "types"}} of the files real_annotations gives."""
+    import json
+    facts = json.loads((V1_EXCERPT / "facts.json").read_text(encoding="utf-8"))
+    return facts["excerpt" if real_annotations == V1_EXCERPT else "release"]
 
 
 @pytest.fixture

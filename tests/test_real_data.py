@@ -65,7 +65,8 @@ def test_without_tagger_weights_sources_can_be_switched_off(stand_in, monkeypatc
     assert r.exit_code == 0, r.output
 
 
-REAL_TEST = REPO.parent / "shared" / "data" / "music-avqa" / "avqa-test.json"
+# the real updated v1 test file: its excerpt under tests/data (make test needs no ../shared)
+REAL_TEST = REPO / "tests" / "data" / "music-avqa-v1" / "avqa-test.json"
 CPU_SIZED = ["model.size=tiny", "model.weights=none", "train.epochs=1", "stage1.epochs=1", "train.precision=fp32",
              "train.batch_size=8", "train.num_workers=0", "eval.batch_size=16"]
 
@@ -73,8 +74,9 @@ CPU_SIZED = ["model.size=tiny", "model.weights=none", "train.epochs=1", "stage1.
 @pytest.fixture(scope="module")
 def real_format(tmp_path_factory):
     """Stand-ins in the real videos' format (60 s, 25 fps, stereo AAC 44.1 kHz) under the official
-    folder names and real ids; the real updated v1 test file; a v2.0 test file with one `_flip` id;
-    one video of the annotations missing (as YouTube clips go offline)."""
+    folder names and real ids; the excerpt of the real updated v1 test file where the release puts
+    it (json_update/); a v2.0 test file with one `_flip` id; one video of the annotations missing
+    (as YouTube clips go offline)."""
     import numpy as np
     from test_media import write_mp4
     work = tmp_path_factory.mktemp("realfmt")
@@ -98,7 +100,7 @@ def real_format(tmp_path_factory):
     v2.mkdir(parents=True)
     flip = [dict(r, video_id=f"{present[0]}_flip") for r in mine if r["video_id"] == present[0]]
     youtube = {k: v for k, v in mine[0].items() if k != "question_id"} | {"video_id": "tOcOiTFQYp4"}  # offline
-    for name in ("train_balance.json", "val_balance.json", "test_balance.json"):
+    for name in ("train_balance.json", "test_balance.json"):      # v2.0 ships no val file
         (v2 / name).write_text(json.dumps(mine + flip + [youtube]))
     tiny_cnn14(work / "Cnn14_16k.pth")
     return work, root, work / "Cnn14_16k.pth", present, missing
@@ -122,9 +124,11 @@ def test_the_guides_commands_end_to_end_on_real_format_stand_ins(real_format, mo
     r = invoke("eval", run)
     assert r.exit_code == 0 and "MUSIC-AVQA v1, updated release" in r.output, r.output
     m = json.loads((run / "metrics-test.json").read_text())
-    assert m["release"]["id"] == "music-avqa-v1-updated" and m["questions"] == 9129
+    n = len(json.loads(REAL_TEST.read_text()))
+    assert m["release"]["id"] == "music-avqa-v1-updated" and m["questions"] == n
+    assert m["release"]["complete"] is False and "of the released test file's 9,129" in m["release"]["evidence"]
     answered = sum(1 for x in json.loads(REAL_TEST.read_text()) if x["video_id"] in present)
-    assert m["skipped_questions"] == 9129 - answered and m["cells"]["Avg"]["n"] == 9129
+    assert m["skipped_questions"] == n - answered and m["cells"]["Avg"]["n"] == n
     # v2.0: a third folder, the flipped copy made from its original, the balanced test file
     r = invoke("extract-features", REPO / "recipes/music-avqa-v2.yaml", *two, "--workers", "1", "--no-progress")
     assert r.exit_code == 0, r.output
@@ -136,7 +140,8 @@ def test_the_guides_commands_end_to_end_on_real_format_stand_ins(real_format, mo
     assert json.loads((run / "metrics-test-v2.json").read_text())["release"]["id"] == "music-avqa-v2-balanced"
     r = invoke("report", run, "--split", "test", "--format", "md")
     assert r.exit_code == 0 and "music-avqa-v1-updated" in r.output and "83.52" in r.output    # Amuse, Table 2
-    assert "85.16" not in r.output
+    assert "85.16" not in r.output and "| music-avqa/v1 * |" in r.output and "do not compare" in r.output
+    assert "Skipped (no video; counted wrong)" in r.output
     r = invoke("report", run, "--split", "test-v2", "--format", "md")
     assert r.exit_code == 0 and "music-avqa-v2-balanced" in r.output and "85.16" in r.output   # Amuse, Table 3
     assert "83.52" not in r.output

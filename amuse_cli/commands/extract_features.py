@@ -39,7 +39,10 @@ def command(recipe, overrides, print_config, workers, overwrite, verify, dry_run
     cfg = load_recipe(recipe, overrides, print_config)
     console = Console(soft_wrap=True)
     if dry_run:
-        print_plan(console, runner.plan(cfg), overwrite)
+        from amuse_cli.engine.preflight import model_weights
+        plan = runner.plan(cfg)
+        plan["problems"] += model_weights(cfg)       # the weight files training will load beside this cache
+        print_plan(console, plan, overwrite)
         return
     ensure_synthetic(cfg, console, progress=not no_progress)
     rank, world = distributed.rank_world()
@@ -93,11 +96,22 @@ def print_report(console, manifest: dict) -> None:
 
 
 def print_plan(console, plan: dict, overwrite: bool) -> None:
-    """--dry-run: what a run would extract; the videos the annotations name that no folder holds."""
+    """--dry-run: what a run would extract; the videos the annotations name that no folder holds;
+    v2.0 clips not saved under their csv name; every problem at once (then exit 2)."""
+    from amuse_cli.engine.preflight import Problems
     todo = plan["videos"] if overwrite else plan["videos"] - plan["cached"]
-    console.print(f"ok: settings and weights usable; {plan['videos']} videos found, {plan['cached']} already "
-                  f"cached in {plan['cache']}; would extract {todo}", highlight=False)
     if plan["missing"]:
         shown = ", ".join(plan["missing"][:5]) + (" ..." if len(plan["missing"]) > 5 else "")
         console.print(f"warning: {len(plan['missing'])} videos the annotations name are in no folder of "
-                      f"data.videos ({shown}); train/eval need data.skip_missing=true for them", highlight=False)
+                      f"data.videos nor in the cache ({shown}); train/eval need data.skip_missing=true for them",
+                      highlight=False)
+    clips = plan.get("clips")
+    if clips and clips["missing"]:
+        bare = clips["saved_as_youtube_id"]
+        console.print(f"warning: {len(clips['missing'])} of the {clips['clips']} clips of {clips['csv']} have no "
+                      f"file named <video_id><suffix>.mp4 (e.g. {clips['missing'][0]}.mp4)"
+                      + (f"; {len(bare)} of them share a YouTube id that has a file of its own (e.g. {bare[0]}): "
+                         f"save each clip under its own name, suffix included" if bare else ""), highlight=False)
+    Problems(plan["problems"]).raise_if_any()
+    console.print(f"ok: settings, annotation files and weights usable; {plan['videos']} videos found, "
+                  f"{plan['cached']} already cached in {plan['cache']}; would extract {todo}", highlight=False)

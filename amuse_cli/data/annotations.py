@@ -9,6 +9,10 @@ A question worded by one of amuse's rephrasings (data/wordings.py) reads as its 
 (`template`, so per-template priors, tables and balancing keep working) while its words come from the
 text asked (`asked`, `tokens`, `question`); `wording` says which: template, seen, unseen, or free
 (-R and other text outside both tables, with data.free_text).
+
+v2.0's `unmatch_audio` records (all "Is this sound from the instrument in the video?", answer "no")
+name another video whose sound the question plays over this video's frames: `audio_from` keeps that
+id, and every reader takes the audio-derived arrays from it (engine/datasets.py, engine/predict.py).
 """
 from __future__ import annotations
 
@@ -23,6 +27,7 @@ from amuse_cli.errors import AnnotationError
 
 PLACEHOLDER = re.compile(r"<[A-Za-z]+>")
 REQUIRED_KEYS = ("video_id", "type", "question_content", "anser")
+UNMATCH_KEY = "unmatch_audio"   # v2.0: the id of the video whose audio this question plays
 
 
 @dataclass(frozen=True)
@@ -36,8 +41,19 @@ class QARecord:
     values: tuple[str, ...]     # placeholder fillers, left to right
     answer: str
     raw: dict = field(repr=False, compare=False)
+    audio_from: str | None = None   # v2.0 unmatch_audio: the video whose sound is heard (None: its own)
     wording: str = TEMPLATE         # template | seen | unseen (data/wordings.py) | free
     asked: str | None = None        # the text asked, normalised, placeholders kept (None: the template)
+
+    @property
+    def audio_id(self) -> str:
+        """The video whose audio arrays this question reads."""
+        return self.audio_from or self.video_id
+
+    @property
+    def videos(self) -> tuple[str, ...]:
+        """Every video this question needs: its own, and the one whose audio it plays."""
+        return (self.video_id,) if self.audio_from is None else (self.video_id, self.audio_from)
 
     @property
     def type_key(self) -> str:
@@ -68,6 +84,18 @@ def question_words(template: str, values: tuple[str, ...] | list[str]) -> list[s
         else:
             filled.append(w)
     return filled
+
+
+def _audio_from(raw: dict, where: str) -> str | None:
+    """The other video named by `unmatch_audio`, or None (absent, empty, or the record's own id)."""
+    value = raw.get(UNMATCH_KEY)
+    if value is None or value == "":
+        return None
+    if not isinstance(value, (str, int)) or isinstance(value, bool):
+        raise AnnotationError(f"{where}: {UNMATCH_KEY} {value!r} is not a video id; it names the video "
+                              f"whose audio the question plays (v2.0), e.g. \"00000823\"")
+    other = str(value).strip()
+    return None if other == str(raw["video_id"]) else other
 
 
 def _json_list(value, what: str, where: str) -> list:
@@ -123,7 +151,8 @@ def parse_record(raw: dict, key: str, where: str, free_text: bool = False) -> QA
     return QARecord(key=key, video_id=str(raw["video_id"]),
                     question_id=int(qid) if qid is not None else None,
                     group=gt[0], qtype=gt[1], template=template, values=values,
-                    answer=answer, raw=raw, wording=wording, asked=asked)
+                    answer=answer, raw=raw, audio_from=_audio_from(raw, where),
+                    wording=wording, asked=asked)
 
 
 def read_json_array(path: str | Path) -> list:

@@ -7,10 +7,15 @@ file it was evaluated on. The releases share one schema, so they are told apart 
   `generator` names amuse-synth.
 - MUSIC-AVQA v1 (GeWu-Lab): video ids are 8 digits, optionally after a short lowercase prefix
   (`va`, `sa`, `eva`, ...), and every record has a question_id. The original test file (data/json)
-  holds 9,185 questions, the updated one (data/json_update) 9,129.
+  holds 9,185 questions, the updated one (data/json_update) 9,129. Other v1 files (train, val, or a
+  part of a test file) are told by the release's folder name: `json_update/`, or `json/` beside it.
 - MUSIC-AVQA v2.0 (Liu et al., WACV 2024; DragonLiu1995/MUSIC-AVQA-v2.0): adds YouTube-id videos,
-  `<id>_flip` mirrored copies and records without question_id. The balanced and bias sets share
-  that look; only the released names (`test_balance.json`, `test_bias.json`) tell them apart.
+  `<id>_flip` mirrored copies, records without question_id and `unmatch_audio` records. The
+  balanced and bias sets share that look; only the released names (`train_balance.json`,
+  `test_balance.json`, `train_bias.json`, `test_bias.json`) tell them apart.
+
+`complete` says whether a test file holds all the questions of the released one (False: a part of
+it, whose accuracy does not compare number for number with published rows; None: not known).
 - MUSIC-AVQA-R (Ma et al., NeurIPS 2024; reml-group/MUSIC-AVQA-R): the v1 test questions
   rephrased (211,572 in all), released as avqa-test-headtail.json (all), avqa-test-head.json and
   avqa-test-tail.json. Head/tail is which file a question is in; there is no per-question field.
@@ -26,7 +31,7 @@ from collections import Counter
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from amuse_cli.data.annotations import read_json_array
+from amuse_cli.data.annotations import UNMATCH_KEY, read_json_array
 from amuse_cli.data.taxonomy import TEMPLATES, normalize_template
 from amuse_cli.data.metrics import accuracy_cells
 
@@ -53,6 +58,11 @@ KNOWN_FILES = {
 }
 # v1 test files told apart by their question count (the original and the updated release of MUSIC-AVQA v1)
 V1_TEST_COUNTS = {9185: "music-avqa-v1-original", 9129: "music-avqa-v1-updated"}
+V1_FOLDERS = {"json": "music-avqa-v1-original", "json_update": "music-avqa-v1-updated"}   # as in GeWu-Lab's repo
+# questions in each released test file (v1 by release, v2.0 by file name)
+RELEASED_TEST_QUESTIONS = {"music-avqa-v1-original": 9185, "music-avqa-v1-updated": 9129,
+                           "music-avqa-v2-balanced": 10819, "music-avqa-v2-bias": 9119}
+V2_NAMES = {"balance": "music-avqa-v2-balanced", "bias": "music-avqa-v2-bias"}
 R_ALL_QUESTIONS = 211_572        # MUSIC-AVQA-R README: "expanded from 9,129 to 211,572"
 R_FILE = re.compile(r"avqa-test-(headtail|head|tail)\b")
 R_SPLITS = {"headtail": "test (head + tail)", "head": "test, head subset", "tail": "test, tail subset"}
@@ -68,6 +78,7 @@ class Release:
     split: str | None      # test, val, train, ... where the facts say
     evidence: str          # the facts the answer rests on, for a person to check
     file: str              # the file's name
+    complete: bool | None = None   # a test file: all the released questions (False: a part of them)
 
     @property
     def known(self) -> bool:
@@ -123,10 +134,22 @@ def _v2_markers(records: list) -> str | None:
     odd = sorted(i for i in ids if not V1_VIDEO_ID.fullmatch(i))
     flips = sum(i.endswith("_flip") for i in odd)
     no_qid = sum("question_id" not in r for r in records)
-    if not odd and not no_qid:
+    unmatched = sum(bool(r.get(UNMATCH_KEY)) for r in records)
+    if not odd and not no_qid and not unmatched:
         return None
-    return (f"{len(odd)} video ids that are not v1's (e.g. {odd[0]!r}; {flips} '_flip'), "
-            f"{no_qid} records without question_id" if odd else f"{no_qid} records without question_id")
+    facts = [f"{len(odd)} video ids that are not v1's (e.g. {odd[0]!r}; {flips} '_flip')"] if odd else []
+    facts.append(f"{no_qid} records without question_id")
+    return ", ".join(facts + ([f"{unmatched} with {UNMATCH_KEY}"] if unmatched else []))
+
+
+def _completeness(release_id: str, split: str | None, n: int) -> tuple[bool | None, str]:
+    """(complete, evidence) of a test file against the released count; (None, "") for other splits."""
+    full = RELEASED_TEST_QUESTIONS.get(release_id)
+    if split != "test" or full is None:
+        return None, ""
+    if n == full:
+        return True, f"; {n:,} questions, as the released test file"
+    return False, f"; {n:,} of the released test file's {full:,} questions: a part of it"
 
 
 def _identify_r(name: str, n: int, share: float) -> Release | None:
@@ -142,26 +165,45 @@ def _identify_r(name: str, n: int, share: float) -> Release | None:
                                   f"(avqa-test-headtail/head/tail.json, {R_ALL_QUESTIONS:,} in all)", name)
 
 
-def _identify_v2(name: str, markers: str) -> Release:
+def _v2_by_name(name: str) -> str | None:
+    low = name.lower()
+    return next((rid for word, rid in V2_NAMES.items() if word in low), None)
+
+
+def _identify_v2(name: str, markers: str | None, n: int) -> Release:
     split = _split_from_name(name.lower())
-    if "bias" in name.lower():
-        return Release("music-avqa-v2-bias", split, f"v2.0 content ({markers}); name says bias", name)
-    if "balance" in name.lower():
-        return Release("music-avqa-v2-balanced", split, f"v2.0 content ({markers}); name says balance", name)
-    return Release(UNKNOWN, split, f"v2.0 content ({markers}), but balanced and bias sets look alike and the "
-                                   f"name says neither (released as test_balance.json / test_bias.json)", name)
+    rid = _v2_by_name(name)
+    content = f"v2.0 content ({markers})" if markers else "v1-looking content"
+    if rid is None:
+        return Release(UNKNOWN, split, f"{content}, but balanced and bias sets look alike and the name says "
+                                       f"neither (released as test_balance.json / test_bias.json)", name)
+    complete, more = _completeness(rid, split, n)
+    word = "bias" if rid.endswith("bias") else "balance"
+    return Release(rid, split, f"{content}; name says {word}{more}", name, complete)
 
 
-def _identify_v1(name: str, n: int, sha: str) -> Release:
+def _identify_v1(path: Path, n: int, sha: str) -> Release:
+    name = path.name
     if sha in KNOWN_FILES:
         rid, split, src = KNOWN_FILES[sha]
-        return Release(rid, split, f"sha256 equals the released {src} ({n:,} questions)", name)
+        return Release(rid, split, f"sha256 equals the released {src} ({n:,} questions)", name,
+                       True if split == "test" else None)
     if n in V1_TEST_COUNTS:
         rid = V1_TEST_COUNTS[n]
         return Release(rid, "test", f"v1 content, {n:,} questions: the count of the "
-                                    f"{'original' if n == 9185 else 'updated'} v1 test file", name)
-    return Release(UNKNOWN, _split_from_name(name.lower()), f"v1 content, {n:,} questions: the count of no known v1 "
-                                                    f"test file (9,185 original, 9,129 updated)", name)
+                                    f"{'original' if n == 9185 else 'updated'} v1 test file", name, True)
+    split = _split_from_name(name.lower())
+    folder = path.parent.name
+    # json_update/ is the updated release's own name; json/ is too common a name to tell alone, so it
+    # counts only beside a json_update/ folder, as in the release (data/json, data/json_update)
+    if folder == "json_update" or (folder == "json" and (path.parent.parent / "json_update").is_dir()):
+        rid = V1_FOLDERS[folder]
+        complete, more = _completeness(rid, split, n)
+        return Release(rid, split, f"v1 content in the release's folder {folder}/{more or f', {n:,} questions'}",
+                       name, complete)
+    return Release(UNKNOWN, split, f"v1 content, {n:,} questions: the count of no known v1 test file (9,185 "
+                                   f"original, 9,129 updated), in no folder of the release (json/, json_update/)",
+                   name)
 
 
 def identify_records(path: str | Path, records: list, sha: str) -> Release:
@@ -177,9 +219,9 @@ def identify_records(path: str | Path, records: list, sha: str) -> Release:
     if rephrased:
         return rephrased
     markers = _v2_markers(records)
-    if markers:
-        return _identify_v2(name, markers)
-    return _identify_v1(name, n, sha)
+    if markers or _v2_by_name(name):
+        return _identify_v2(name, markers, n)
+    return _identify_v1(path, n, sha)
 
 
 def identify(path: str | Path) -> Release:
@@ -245,15 +287,23 @@ def head_tail_accuracy(labels: list[str | None], records, correct: list[bool]) -
     return out
 
 
-def evaluation_header(path: str | Path, records, correct: list[bool]) -> dict:
-    """What `amuse eval` records about the file it scored: which file, which release, and for
-    MUSIC-AVQA-R the head/tail accuracy."""
+def subset_labels(path: str | Path, records, release: Release) -> tuple[list[str | None] | None, str | None]:
+    """MUSIC-AVQA-R: ('head' | 'tail' per record, how they were found); (None, None) for any other release."""
+    if release.id != "music-avqa-r":
+        return None, None
+    return head_tail_labels(path, records)
+
+
+def evaluation_header(path: str | Path, records, correct: list[bool], release: Release | None = None,
+                      sha: str | None = None) -> dict:
+    """What `amuse eval` records about the file it scored: which file, which release (and whether it
+    is the whole released test file), and for MUSIC-AVQA-R the head/tail accuracy."""
     path = Path(path)
-    sha = file_sha256(path)
-    release = identify_records(path, read_json_array(path), sha)
+    sha = sha or file_sha256(path)
+    release = release or identify_records(path, read_json_array(path), sha)
     header = {"benchmark": release.benchmark, "annotations": str(path), "sha256": sha,
               "questions": len(records), "release": release.to_json()}
-    if release.id == "music-avqa-r":
-        labels, how = head_tail_labels(path, records)
+    labels, how = subset_labels(path, records, release)
+    if labels is not None:
         header["head_tail"] = {"labels": how, **head_tail_accuracy(labels, records, correct)}
     return header

@@ -1,7 +1,14 @@
-"""From a resolved recipe to torch Datasets: annotation splits, the cached arrays per question,
-the video index a batch shares work by, and precomputed scenes for a frozen perception."""
+"""From a resolved recipe to torch Datasets: annotation splits (a val split carved from train where
+the release ships none), the cached arrays per question, the video index a batch shares work by,
+and precomputed scenes for a frozen perception.
+
+A v2.0 `unmatch_audio` question plays another video's sound over this video's frames: its item
+takes the frames from its own video and every audio-derived array (AUDIO_ARRAYS) from the named
+one, and both videos must be cached.
+"""
 from __future__ import annotations
 
+import hashlib
 from collections import OrderedDict
 from pathlib import Path
 
@@ -10,31 +17,128 @@ import torch
 from torch.utils.data import Dataset
 
 from amuse_cli.data.annotations import load_annotations
+from amuse_cli.data.releases import file_sha256
 from amuse_cli.data.taxonomy import ANSWER_IDS, ANSWERS, TEMPLATE_IDS
 from amuse_cli.data.vocab import Vocab
-from amuse_cli.errors import AmuseError
+from amuse_cli.errors import AmuseError, ConfigError
 from amuse_cli.features.lookup import FeatureCache
 from amuse_cli.models.inputs import ModelSpec
 
 FLOAT32 = ("logmel",)  # float16 on disk, float32 for the model
 MEMO_BYTES = 1 << 30  # per process (and per DataLoader worker): decoded arrays kept in memory
+# Arrays computed from the soundtrack (features/extract.py), with the mask of the label segments
+# they fill: an unmatch_audio question reads these from the video whose audio it plays.
+AUDIO_ARRAYS = ("logmel", "rhythm", "bpm", "sources", "source_classes", "segment_mask")
+VAL_FRACTION = 0.1   # data.val: null and no data.val_fraction: this share of the train videos is val
+VAL_SEED = 0         # ... chosen by this seed (data.val_seed): the same videos for every training seed
+FLIP = "_flip"
 
 
 def split_file(cfg: dict, split: str) -> Path:
     if split not in ("train", "val", "test"):
         raise AmuseError(f"unknown split {split!r}; use train, val or test (or --annotations FILE)")
+    if not cfg["data"][split]:
+        raise AmuseError(f"data.{split} is null: no file; for val that means carved from data.train "
+                         f"(datasets.train_val)")
     return Path(cfg["data"]["root"]) / cfg["data"][split]
 
 
-def load_split(cfg: dict, split: str | None = None, path: str | Path | None = None):
-    """QA records of a split (or of an explicit file), with the recipe's strictness."""
+def _load(cfg: dict, path: Path):
     skipped: list[str] = []
-    recs = load_annotations(path or split_file(cfg, split), strict=cfg["data"]["strict"],
-                            free_text=cfg["data"]["free_text"], skipped=skipped)
+    recs = load_annotations(path, strict=cfg["data"]["strict"], free_text=cfg["data"]["free_text"], skipped=skipped)
     if skipped:
-        print(f"warning: skipped {len(skipped)} bad records of {path or split_file(cfg, split)} "
-              f"(data.strict=false); first: {skipped[0]}", flush=True)
+        print(f"warning: skipped {len(skipped)} bad records of {path} (data.strict=false); first: {skipped[0]}",
+              flush=True)
     return recs
+
+
+def carves_val(cfg: dict) -> bool:
+    """data.val: null: the release ships no validation file (v2.0), so val is carved from train."""
+    return not cfg["data"]["val"]
+
+
+def load_split(cfg: dict, split: str | None = None, path: str | Path | None = None):
+    """QA records of a split (or of an explicit file), with the recipe's strictness; with data.val:
+    null, train and val are the two parts of the train file (train_val)."""
+    if path is None and split in ("train", "val") and carves_val(cfg):
+        train, val, _ = train_val(cfg)
+        return train if split == "train" else val
+    return _load(cfg, Path(path) if path else split_file(cfg, split))
+
+
+def train_val(cfg: dict) -> tuple[list, list, dict | None]:
+    """(train records, val records, how val was carved or None when data.val names a file)."""
+    if not carves_val(cfg):
+        return load_split(cfg, "train"), load_split(cfg, "val"), None
+    path = split_file(cfg, "train")
+    fraction = cfg["data"].get("val_fraction")
+    seed = cfg["data"].get("val_seed")
+    fraction = VAL_FRACTION if fraction is None else fraction
+    seed = VAL_SEED if seed is None else seed
+    if isinstance(fraction, bool) or not isinstance(fraction, (int, float)) or not 0 < fraction < 1:
+        raise ConfigError(f"data.val_fraction={fraction!r}: the share of train videos carved out as val; "
+                          f"give a number between 0 and 1, e.g. data.val_fraction=0.1")
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        raise ConfigError(f"data.val_seed={seed!r} must be an integer, e.g. data.val_seed=0")
+    train, val, info = carve_val(_load(cfg, path), float(fraction), seed)
+    return train, val, {"carved_from": str(path), "sha256": file_sha256(path), **info}
+
+
+def _scene(video_id: str) -> str:
+    """v2.0's `<id>_flip` is `<id>` mirrored: one scene, which must not sit in two splits."""
+    return video_id[:-len(FLIP)] if video_id.endswith(FLIP) else video_id
+
+
+def video_groups(records) -> dict[str, set[str]]:
+    """Videos that must share a split, keyed by their smallest scene id: a video with its `_flip`
+    mirror, and the videos an unmatch_audio question joins (its frames' and its audio's)."""
+    parent: dict[str, str] = {}
+
+    def find(x: str) -> str:
+        parent.setdefault(x, x)
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for r in records:
+        first, *others = (_scene(v) for v in r.videos)
+        for other in others:
+            a, b = find(first), find(other)
+            if a != b:
+                parent[max(a, b)] = min(a, b)
+        find(first)
+    groups: dict[str, set[str]] = {}
+    for r in records:
+        for v in r.videos:
+            groups.setdefault(find(_scene(v)), set()).add(v)
+    return groups
+
+
+def _rank(seed: int, key: str) -> str:
+    return hashlib.sha256(f"{seed}:{key}".encode()).hexdigest()
+
+
+def carve_val(records, fraction: float, seed: int) -> tuple[list, list, dict]:
+    """Split `records` by video: groups (video_groups) ordered by a seeded hash of their key go to
+    val until `fraction` of the videos are there. The hash, not a shuffle, decides: the same train
+    file and seed give the same val videos every time, and a video keeps its side when others are
+    added or removed."""
+    groups = video_groups(records)
+    total = sum(len(g) for g in groups.values())
+    want, val_videos = fraction * total, set()
+    for key in sorted(groups, key=lambda k: _rank(seed, k)):
+        if len(val_videos) >= want:
+            break
+        val_videos |= groups[key]
+    val = [r for r in records if r.video_id in val_videos]
+    train = [r for r in records if r.video_id not in val_videos]
+    info = {"fraction": fraction, "seed": seed,
+            "rule": "videos grouped with their _flip mirror and any unmatch_audio partner; groups ordered by "
+                    "sha256(f'{seed}:{group}') go to val until the fraction of videos is reached",
+            "videos": {"train": total - len(val_videos), "val": len(val_videos)},
+            "questions": {"train": len(train), "val": len(val)}, "val_videos": sorted(val_videos)}
+    return train, val, info
 
 
 class MemoCache:
@@ -65,12 +169,13 @@ class MemoCache:
 
 
 class WithVideo(Dataset):
-    """Adds `video`: an integer per distinct video_id, so a batch can share work between questions."""
+    """Adds `video`: an integer per distinct (frames, audio) pair of video ids, so a batch can share
+    work between questions that see and hear the same thing."""
 
     def __init__(self, ds):
         self.ds = ds
         ids = {}
-        self.video = [ids.setdefault(ds.records[p].video_id, len(ids)) for p in ds.positions]
+        self.video = [ids.setdefault(media_key(ds.records[p]), len(ids)) for p in ds.positions]
 
     def __len__(self):
         return len(self.ds)
@@ -79,6 +184,11 @@ class WithVideo(Dataset):
         item = self.ds[i]
         item["video"] = torch.tensor(self.video[i], dtype=torch.int64)
         return item
+
+
+def media_key(rec) -> tuple[str, str]:
+    """What a question sees and hears: (its video, the video of its audio)."""
+    return rec.video_id, rec.audio_id
 
 
 MEDIA_KEYS = ("frames", "logmel")
@@ -91,7 +201,7 @@ class WithScenes(Dataset):
     video before training instead of once per question and epoch, and batches stop carrying frames.
     """
 
-    def __init__(self, ds: WithVideo, scenes: dict[str, dict]):
+    def __init__(self, ds: WithVideo, scenes: dict[tuple, dict]):
         self.ds, self.scenes, self.video = ds, scenes, ds.video
 
     def __len__(self):
@@ -101,7 +211,7 @@ class WithScenes(Dataset):
         inner = self.ds.ds
         rec = inner.records[inner.positions[i]]
         item = {k: v for k, v in inner.item(i, skip=MEDIA_KEYS).items()}
-        item.update(self.scenes[rec.video_id])
+        item.update(self.scenes[media_key(rec)])
         item["video"] = torch.tensor(self.video[i], dtype=torch.int64)
         return item
 
@@ -112,9 +222,9 @@ def with_scenes(ds: WithVideo, model, device, batch_videos: int = 16) -> Dataset
     if not getattr(model, "grounded", False):
         return ds
     inner = ds.ds
-    first: dict[str, int] = {}
+    first: dict[tuple, int] = {}
     for i, p in enumerate(inner.positions):
-        first.setdefault(inner.records[p].video_id, i)
+        first.setdefault(media_key(inner.records[p]), i)
     was_training = model.training
     model.eval()
     scenes = {}
@@ -131,21 +241,37 @@ def with_scenes(ds: WithVideo, model, device, batch_videos: int = 16) -> Dataset
     return WithScenes(ds, scenes)
 
 
+def _not_cached(cache, rec) -> list[str]:
+    return [v for v in rec.videos if v not in cache]
+
+
+def why_missing(cache, rec) -> str:
+    """`video X: reason` for the first of the record's videos the cache lacks, with the fix for a mirror."""
+    video = _not_cached(cache, rec)[0]
+    role = " (its unmatch_audio: the question plays that video's sound)" if video == rec.audio_from else ""
+    why = cache.failed.get(video, "not extracted: no such file in data.videos")
+    if video.endswith(FLIP) and video not in cache.failed:
+        why += (f"; {video} is v2.0's mirrored copy of {video[:-len(FLIP)]}, made at extraction when an "
+                f"annotation file of the recipe names it: run extract-features with recipes/music-avqa-v2.yaml "
+                f"(or a recipe whose data.train/val/test name it)")
+    return f"video {video}{role}: {why}"
+
+
 def check_videos(cfg: dict, cache, records, what: str) -> int:
-    """How many of `records` have no usable video in the cache (missing or failed). Without
-    data.skip_missing any is an error naming the first; with it, the count is printed (never silent)."""
-    missing = [r for r in records if r.video_id not in cache]
+    """How many of `records` lack a usable video in the cache (theirs or the one whose audio they
+    play: missing or failed). Without data.skip_missing any is an error naming the first; with it,
+    the count is printed (never silent)."""
+    missing = [r for r in records if _not_cached(cache, r)]
     if not missing:
         return 0
-    videos = sorted({r.video_id for r in missing})
+    videos = sorted({v for r in missing for v in _not_cached(cache, r)})
     first = missing[0]
-    why = cache.failed.get(first.video_id, "not extracted: no such file in data.videos")
     if not cfg["data"]["skip_missing"]:
         raise AmuseError(f"{len(missing)} {what} questions refer to {len(videos)} videos missing from the cache "
-                         f"{cache.path}, first {first.key} (video {first.video_id}: {why}); extract or fix them, "
+                         f"{cache.path}, first {first.key} ({why_missing(cache, first)}); extract or fix them, "
                          f"or skip them with data.skip_missing=true")
     print(f"warning: skipping {len(missing)} of {len(records)} {what} questions: {len(videos)} videos missing "
-          f"or failed (first {first.video_id}: {why}; data.skip_missing=true)", flush=True)
+          f"or failed (first {why_missing(cache, first)}; data.skip_missing=true)", flush=True)
     return len(missing)
 
 
@@ -172,14 +298,13 @@ class AVQADataset(Dataset):
     def __init__(self, records, cache: FeatureCache | MemoCache, vocab, max_tokens: int = 14,
                  skip_missing: bool = False):
         self.cache, self.vocab, self.max_tokens = cache, vocab, max_tokens
-        missing = [r for r in records if r.video_id not in cache]
+        missing = [r for r in records if _not_cached(cache, r)]
         if missing and not skip_missing:
             r = missing[0]
-            why = cache.failed.get(r.video_id, "no such video was extracted")
             raise AmuseError(f"{len(missing)} questions refer to videos missing from the cache {cache.path}, "
-                             f"first {r.key} (video {r.video_id}: {why}); fix or remove those videos, "
+                             f"first {r.key} ({why_missing(cache, r)}); fix or remove those videos, "
                              f"or skip them (skip_missing)")
-        self.positions = [i for i, r in enumerate(records) if r.video_id in cache]
+        self.positions = [i for i, r in enumerate(records) if not _not_cached(cache, r)]
         self.records = records
         self.skipped = len(missing)
 
@@ -189,13 +314,23 @@ class AVQADataset(Dataset):
     def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
         return self.item(i)
 
+    def media(self, rec, skip: tuple[str, ...] = ()) -> dict:
+        """The cached arrays a question reads: its video's, with the audio-derived ones from the
+        video its unmatch_audio names."""
+        if len(skip) >= len(self.cache.shapes):
+            return {}
+        arrays = self.cache.arrays(rec.video_id)
+        if rec.audio_from is not None:
+            heard = self.cache.arrays(rec.audio_from)
+            arrays = {**arrays, **{k: heard[k] for k in AUDIO_ARRAYS if k in heard}}
+        return arrays
+
     def item(self, i: int, skip: tuple[str, ...] = ()) -> dict[str, torch.Tensor]:
         """Item i without the arrays named in `skip` (they are then not even read)."""
         index = self.positions[i]
         rec = self.records[index]
         item = {}
-        arrays = self.cache.arrays(rec.video_id) if len(skip) < len(self.cache.shapes) else {}
-        for k, v in arrays.items():
+        for k, v in self.media(rec, skip).items():
             if k not in self.cache.shapes or k in skip:
                 continue
             item[k] = torch.from_numpy(v.astype(np.float32) if k in FLOAT32 else v)

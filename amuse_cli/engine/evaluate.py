@@ -10,7 +10,8 @@ import yaml
 
 from amuse_cli import config, registry
 from amuse_cli.atomic import write_atomic
-from amuse_cli.data.releases import evaluation_header
+from amuse_cli.data.annotations import read_json_array
+from amuse_cli.data.releases import evaluation_header, file_sha256, identify, identify_records, subset_labels
 from amuse_cli.data.taxonomy import ANSWERS
 from amuse_cli.data.vocab import Vocab
 from amuse_cli import distributed
@@ -85,12 +86,36 @@ def write_jsonl(path: Path, rows) -> None:
 
 
 def _inputs(run: Path, split: str, annotations, overrides):
-    """The run, its data and cache, checked: (cfg, vocab, state, ckpt, cache, records, questions without video)."""
+    """The run, its data and cache, checked (every problem at once): (cfg, vocab, state, ckpt, cache,
+    records, questions without video)."""
+    from amuse_cli.engine.preflight import Problems
     cfg, vocab, state, ckpt = load_checkpointed_run(run, overrides=overrides)
-    cache = open_cache(cfg)
-    records = datasets.load_split(cfg, split, annotations)
-    skipped = datasets.check_videos(cfg, cache, records, split)
+    problems = Problems()
+    cache = problems.attempt(open_cache, cfg)
+    records = problems.attempt(datasets.load_split, cfg, split, annotations)
+    skipped = 0
+    if cache is not None and records is not None:
+        skipped = problems.attempt(datasets.check_videos, cfg, cache, records, split) or 0
+    problems.raise_if_any()
     return cfg, vocab, state, ckpt, cache, records, skipped
+
+
+def scored_file(cfg: dict, split: str, annotations) -> Path:
+    """The annotation file a split's questions come from (val carved from train: the train file)."""
+    if annotations:
+        return Path(annotations)
+    return datasets.split_file(cfg, "train" if split == "val" and datasets.carves_val(cfg) else split)
+
+
+def trained_on(cfg: dict) -> str:
+    """What the run was trained on: the release of its train file when that file is at hand (v2.0
+    balanced or bias, v1 original or updated, synthetic), else the recipe's data.benchmark."""
+    path = Path(cfg["data"]["root"]) / cfg["data"]["train"]
+    try:
+        release = identify(path) if path.is_file() else None
+    except AmuseError:
+        release = None
+    return release.id if release is not None and release.known else cfg["data"]["benchmark"]
 
 
 def check_evaluable(run: str | Path, split: str = "test", annotations: str | None = None,
@@ -111,21 +136,33 @@ def evaluate(run: str | Path, split: str = "test", annotations: str | None = Non
         preds = predict_dataset(model, datasets.with_scenes(ds, model, ctx.device), cfg, ctx)
     finally:
         distributed.cleanup()
+    path = scored_file(cfg, split, annotations)
+    sha = file_sha256(path)
+    release = identify_records(path, read_json_array(path), sha)
+    subsets, _ = subset_labels(path, records, release)     # MUSIC-AVQA-R: head or tail per question
     rows = []
     for i, r in enumerate(records):
         # a question skipped for its missing video (data.skip_missing) stays in the file and in every
         # figure, unanswered and so wrong: a test figure never quietly covers fewer questions
         top = [[ANSWERS[a], round(p, 6)] for a, p in preds.get(i, [])]
-        rows.append({"key": r.key, "video_id": r.video_id, "question_id": r.question_id, "group": r.group,
-                     "type": r.qtype, "template": r.template, "wording": r.wording, "question": r.question,
-                     "answer": r.answer,
-                     "prediction": top[0][0] if top else None, "correct": bool(top) and top[0][0] == r.answer,
-                     "top5": top} | ({} if top else {"skipped": "video missing from the cache"}))
+        row = {"key": r.key, "video_id": r.video_id, "question_id": r.question_id, "group": r.group,
+               "type": r.qtype, "template": r.template, "wording": r.wording, "question": r.question,
+               "answer": r.answer, "prediction": top[0][0] if top else None,
+               "correct": bool(top) and top[0][0] == r.answer, "top5": top}
+        if r.audio_from is not None:
+            row["audio_from"] = r.audio_from
+        if subsets is not None:
+            row["subset"] = subsets[i]
+        if not top:
+            row["skipped"] = "video missing from the cache: " + datasets.why_missing(cache, r)
+        rows.append(row)
     cells = accuracy_cells((r["group"], r["type"], r["correct"]) for r in rows)
     # benchmark/release: the file scored, not the recipe's training data (kept as trained_on)
-    header = evaluation_header(annotations or datasets.split_file(cfg, split), records, [r["correct"] for r in rows])
-    metrics = {"split": split, **header, "trained_on": cfg["data"]["benchmark"],
+    header = evaluation_header(path, records, [r["correct"] for r in rows], release, sha)
+    metrics = {"split": split, **header, "trained_on": trained_on(cfg), "trained_on_file": cfg["data"]["train"],
                "checkpoint": str(ckpt), "epoch": state.get("epoch"), "skipped_questions": skipped, "cells": cells}
+    if split == "val" and annotations is None and datasets.carves_val(cfg):
+        metrics["val_split"] = "carved from the train file by video (the run's val-split.json)"
     if ctx.main:
         write_jsonl(run / f"predictions-{split}.jsonl", rows)
         write_atomic(run / f"metrics-{split}.json", json.dumps(metrics, indent=2) + "\n")

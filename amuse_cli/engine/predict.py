@@ -1,4 +1,7 @@
-"""`amuse predict`: decode a video with the run's extraction settings and answer free-text questions."""
+"""`amuse predict`: decode a video with the run's extraction settings and answer free-text questions.
+
+With `--annotations`, a v2.0 `unmatch_audio` question hears the video it names: the audio-derived
+arrays come from that video's file, the frames from its own, as in training and `amuse eval`."""
 from __future__ import annotations
 
 import json
@@ -12,7 +15,7 @@ from amuse_cli.data.wordings import REPHRASINGS
 from amuse_cli.engine import datasets
 from amuse_cli.engine.evaluate import TOP_K, build_model, load_checkpointed_run
 from amuse_cli.errors import AmuseError
-from amuse_cli.features.videos import video_source
+from amuse_cli.features.videos import VideoSource, video_source
 
 
 def match_template(words: list[str]) -> int:
@@ -38,7 +41,8 @@ class Predictor:
         self.settings = extraction_settings(self.cfg)
         self.model = build_model(self.cfg, datasets.spec(self.cfg, array_shapes(self.settings), self.vocab), state,
                                  torch.device("cpu"), ckpt)
-        self.arrays: dict[str, dict] = {}
+        self.arrays: dict[tuple, dict] = {}
+        self.keep: tuple | None = None
 
     def _meta(self, video: Path) -> dict | None:
         for folder in (video.parent.parent / "meta", Path(self.cfg["data"]["root"]) / "meta"):
@@ -55,8 +59,18 @@ class Predictor:
         key = (str(path.resolve()), flip)
         if key not in self.arrays:
             arrays = extract_video(path, self.settings, self._meta(path), flip=flip)
-            self.arrays = {key: arrays}  # keep one video: batches come grouped by video
+            self.arrays = {**{k: v for k, v in self.arrays.items() if k == self.keep}, key: arrays}
         return self.arrays[key]
+
+    def media(self, src: VideoSource, audio: VideoSource | None = None) -> dict:
+        """The arrays of a question: its video's, with the audio-derived ones (AUDIO_ARRAYS) from
+        `audio` when it plays another video's sound (v2.0 unmatch_audio)."""
+        self.keep = (str(src.path.resolve()), src.flip)   # batches come grouped by video: keep that one
+        arrays = self.video(src.path, src.flip)
+        if audio is None:
+            return arrays
+        heard = self.video(audio.path, audio.flip)
+        return {**arrays, **{k: heard[k] for k in datasets.AUDIO_ARRAYS if k in heard}}
 
     def tokens(self, question: str) -> tuple[list[int], int]:
         """Word ids (unknown words -> <unk>, with a warning) and the matching template or -1."""
@@ -68,8 +82,10 @@ class Predictor:
         return self.vocab.encode(fixed, self.cfg["data"]["max_tokens"]), match_template(words)
 
     @torch.inference_mode()
-    def answer(self, video: str | Path, question: str, flip: bool = False) -> list[tuple[str, float]]:
-        arrays = self.video(video, flip)
+    def answer(self, video: str | Path, question: str, flip: bool = False,
+               audio: VideoSource | None = None) -> list[tuple[str, float]]:
+        """Top answers for one question about `video` (heard through `audio`'s sound when given)."""
+        arrays = self.media(VideoSource(Path(video), flip), audio)
         ids, template = self.tokens(question)
         batch = {k: torch.from_numpy(v.astype("float32") if k == "logmel" else v)[None] for k, v in arrays.items()}
         batch.update(question=torch.tensor([ids]), template=torch.tensor([template]), index=torch.tensor([0]),
@@ -87,7 +103,8 @@ def predict_batch(run, annotations, videos, echo=print, overrides=()) -> int:
     for r in sorted(records, key=lambda r: r.video_id):
         try:
             src = video_source(folders, r.video_id)
-            top = pred.answer(src.path, r.question, src.flip)
+            audio = video_source(folders, r.audio_from) if r.audio_from is not None else None
+            top = pred.answer(src.path, r.question, src.flip, audio)
         except AmuseError as e:
             failures.append(f"{r.key}: {e}")
             continue

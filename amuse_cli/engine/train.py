@@ -27,11 +27,10 @@ from torch.utils.data import DataLoader, Subset
 from amuse_cli import __version__, config, distributed, registry
 from amuse_cli.atomic import atomic_path, write_atomic
 from amuse_cli.data.vocab import Vocab
-from amuse_cli.engine import checkpoint, datasets, rundir, seeding, tensorboard
+from amuse_cli.engine import checkpoint, datasets, preflight, rundir, seeding, tensorboard
 from amuse_cli.engine.batches import autocast, loader, pad_batch, peak_memory_gb, template_answer_ids, to_device
 from amuse_cli.engine.evaluate import predict_dataset, val_cells
 from amuse_cli.errors import AmuseError
-from amuse_cli.features.lookup import open_cache
 from amuse_cli.progress import Progress, fmt_time
 
 CPU_SLOW_S = 1800  # warn when the measured CPU estimate exceeds 30 minutes
@@ -108,31 +107,15 @@ def freeze_stage1(model) -> None:
             p.requires_grad = False
 
 
-def check_source_labels(cfg: dict) -> None:
-    """The source branch learns from the cache's source labels: none to learn from is an error."""
-    if cfg["features"]["source_method"] == "none" and (cfg["model"] or {}).get("source"):
-        raise AmuseError("features.source_method=none gives no source labels, which the source branch "
-                         "(model.source=true) learns from; set model.source=false, or label sources with "
-                         "features.source_method=tagger features.tagger_weights=<Cnn14_16k .pth>")
-
-
 def dry_run(cfg: dict) -> None:
-    """Recipe, device, precision, cache, annotation files and model settings checked; nothing trained or written."""
+    """Recipe, device, precision, cache, annotation files, videos and model settings and weights
+    checked, every problem listed at once (engine/preflight.py); nothing trained or written."""
     device = distributed.pick_device(cfg["train"]["device"])
-    autocast(cfg["train"]["precision"], device)
-    tensorboard.check(cfg)
     warn = cpu_warning(cfg, device)
     if warn:
         print(warn, file=sys.stderr, flush=True)
-    check_source_labels(cfg)
-    cache = open_cache(cfg)
-    train_recs = datasets.load_split(cfg, "train")
-    for split, recs in (("train", train_recs), ("val", datasets.load_split(cfg, "val")),
-                        ("test", datasets.load_split(cfg, "test"))):
-        datasets.check_videos(cfg, cache, recs, split)
-    # the model too: settings that only its builder can judge (e.g. a missing weights file)
-    spec = datasets.spec(cfg, cache.shapes, Vocab.build(train_recs))
-    registry.create("model", cfg["model"], spec, where="model.name")
+    tensorboard.check(cfg)
+    preflight.training_inputs(cfg, device, test=True, model=True)
 
 
 def train(cfg: dict, *, run_name: str | None = None, resume: str | None = None, overwrite: bool = False,
@@ -188,16 +171,13 @@ class Trainer:
     def preflight(self) -> None:
         """Everything that can be checked is checked before the run folder: a bad cache, annotation
         file or missing video leaves nothing behind, and a resumed run's files stay untouched."""
-        autocast(self.tc["precision"], self.ctx.device)  # fail early on an unusable precision
         self.configure_torch()
         self.warn = cpu_warning(self.cfg, self.ctx.device)
         if self.warn and self.ctx.main:
             print(self.warn, file=sys.stderr, flush=True)
-        check_source_labels(self.cfg)
-        self.cache = open_cache(self.cfg)
-        self.train_recs, self.val_recs = datasets.load_split(self.cfg, "train"), datasets.load_split(self.cfg, "val")
-        for split, recs in (("train", self.train_recs), ("val", self.val_recs)):
-            datasets.check_videos(self.cfg, self.cache, recs, split)
+        inputs = preflight.training_inputs(self.cfg, self.ctx.device, every=False)   # --dry-run lists them all
+        self.cache, self.train_recs, self.val_recs = inputs.cache, inputs.train, inputs.val
+        self.val_split = inputs.val_split
 
     def configure_torch(self) -> None:
         if self.tc["deterministic"]:
@@ -268,6 +248,8 @@ class Trainer:
         rundir.describe(self.run_dir, self.cfg, self.argv)
         with atomic_path(self.run_dir / "vocab.json") as tmp:
             self.vocab.save(tmp)
+        if self.val_split is not None:      # val carved from train (data.val: null): which videos
+            write_atomic(self.run_dir / "val-split.json", json.dumps(self.val_split, indent=1) + "\n")
         print(f"run folder {self.run_dir}", flush=True)
 
     def start_fresh(self) -> None:

@@ -17,7 +17,8 @@ from amuse_cli.features.extract import check_settings, extract_with_info
 from amuse_cli.features.settings import (CACHE_FORMAT, array_shapes, cache_dir, data_root, dataset_name,
                                          extraction_settings, settings_hash)
 from amuse_cli.features.truth import read_meta
-from amuse_cli.features.videos import VideoSource, annotation_video_ids, list_videos, video_folders
+from amuse_cli.features.videos import (VideoSource, annotation_video_ids, list_videos, missing_annotation_files,
+                                       video_folders)
 from amuse_cli.progress import Progress
 
 def _meta_path(cfg: dict, video_id: str) -> Path | None:
@@ -121,11 +122,22 @@ def _manifest(cfg, settings, records, listed, summary) -> dict:
             "videos": {v: records[v] for v in sorted(records) if v in wanted}}
 
 
+def _earlier_folders(cache: Path) -> list[Path]:
+    """Folders an earlier run extracted into this cache (their `<id>` may be mirrored for `<id>_flip`)."""
+    return [Path(f) for f in (store.read_manifest(cache) or {}).get("folders", {})] if cache.is_dir() else []
+
+
 def _listed(cache: Path, videos: dict[str, VideoSource], folders: list[Path]) -> dict[str, list[str]]:
-    """The folders this cache holds: the earlier manifest's, with this run's folders (re)listed."""
+    """The folders this cache holds: the earlier manifest's, with this run's folders (re)listed. A
+    mirrored copy is listed under the folder of the video it mirrors, so it stays in the manifest."""
     listed = dict((store.read_manifest(cache) or {}).get("folders", {}))
     for folder in folders:                  # list_videos builds every path as folder / name
         listed[str(folder.resolve())] = [v for v, src in videos.items() if src.path.parent == folder]
+    mine = {str(f.resolve()) for f in folders}
+    for v, src in videos.items():
+        key = str(src.path.parent.resolve())
+        if key not in mine and v not in listed.get(key, []):
+            listed[key] = sorted([*listed.get(key, []), v])
     return listed
 
 
@@ -136,19 +148,44 @@ def _up_to_date(cache: Path, video_id: str, record: dict | None, src: VideoSourc
         and record.get("source") == source_stamp(src, meta)
 
 
+def _attempt(problems: list[str], check, *args):
+    """check(*args), or None with its AmuseError's message added to `problems`."""
+    try:
+        return check(*args)
+    except AmuseError as e:
+        problems.append(str(e))
+        return None
+
+
+def _clip_names(cfg: dict, present: set[str]) -> dict | None:
+    """v2.0's csv (when under data.root, docs/real-data.md): clips with no file under their name."""
+    from amuse_cli.data.v2clips import CSV_PLACE, naming_problems, read_clips
+    path = Path(cfg["data"]["root"]) / CSV_PLACE
+    if not path.is_file():
+        return None
+    clips = read_clips(path)
+    return {"csv": str(path), "clips": len(clips), **naming_problems(clips, present)}
+
+
 def plan(cfg: dict) -> dict:
     """What `run` would do, checked and counted without extracting (`extract-features --dry-run`): the
-    settings and weights, the videos found, those already cached, and the ones annotations name that
-    no folder holds."""
+    settings and weights, the annotation files, the videos found, those already cached, and the ones
+    the annotations name that neither a folder nor the cache holds. Every problem is collected in
+    `problems` (the run would stop on any), not only the first."""
+    problems: list[str] = []
     settings = extraction_settings(cfg)
-    check_settings({**settings, "device": cfg["features"]["device"]})
-    videos = list_videos(cfg)
+    _attempt(problems, check_settings, {**settings, "device": cfg["features"]["device"]})
+    problems += missing_annotation_files(cfg)
     cache = cache_dir(cfg)
+    videos = _attempt(problems, list_videos, cfg, _earlier_folders(cache)) or {}
     records = store.known_records(cache) if cache.is_dir() else {}
     cached = [v for v, src in videos.items()
               if _up_to_date(cache, v, records.get(v), src, _meta_path(cfg, src.path.stem))]
-    return {"cache": str(cache), "videos": len(videos), "cached": len(cached),
-            "missing": sorted(annotation_video_ids(cfg) - set(videos))}
+    in_cache = {v for v, r in records.items() if r.get("status") == "ok"}
+    named = _attempt(problems, annotation_video_ids, cfg) or set()
+    return {"cache": str(cache), "videos": len(videos), "cached": len(cached), "problems": problems,
+            "missing": sorted(named - set(videos) - in_cache),
+            "clips": _attempt(problems, _clip_names, cfg, set(videos) | in_cache)}
 
 
 def run(cfg: dict, workers: int = 1, resume: bool = True, verify: bool = False, progress: bool = True) -> dict:
@@ -157,9 +194,11 @@ def run(cfg: dict, workers: int = 1, resume: bool = True, verify: bool = False, 
     job_settings = {**settings, "device": cfg["features"]["device"]}
     check_settings(job_settings)                # a bad method or missing weights fails before any work
     workers = _workers_that_fit(job_settings, workers)
-    videos = list_videos(cfg)
-    video_ids = list(videos)
     cache = cache_dir(cfg)
+    for line in missing_annotation_files(cfg):      # its `<id>_flip` videos cannot be made: say so
+        print(f"warning: {line}", flush=True)
+    videos = list_videos(cfg, _earlier_folders(cache))
+    video_ids = list(videos)
     cache.mkdir(parents=True, exist_ok=True)
     listed = _listed(cache, videos, video_folders(cfg))
     rank, world = distributed.rank_world()

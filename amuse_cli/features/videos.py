@@ -5,7 +5,10 @@ MUSIC-AVQA ships its videos in more than one folder (the real recordings and the
 the original release); v2.0's annotations also name `<id>_flip` videos, a horizontally flipped copy
 of `<id>` made for its balanced left/right questions and not always shipped as a file. Where no file
 of that name exists, the copy is made at extraction from `<id>` by mirroring its frames (the cache
-holds mono audio, so the copy's sound is the original's).
+holds mono audio, so the copy's sound is the original's). The copy is made whenever an annotation
+file of the recipe names it, whichever folder of this run or of an earlier run into the same cache
+holds `<id>`. v2.0 clips cut from one YouTube video are named `<id>_#02` ... (data/v2clips.py); their
+flips `<id>_#02_flip`. A question's videos include the one its `unmatch_audio` names.
 """
 from __future__ import annotations
 
@@ -79,28 +82,52 @@ def _files(folders: list[Path], cfg: dict) -> dict[str, Path]:
     return found
 
 
+def annotation_files(cfg: dict) -> dict[str, Path]:
+    """The recipe's annotation file per split (data.val: null carves val from train: no file)."""
+    return {split: Path(cfg["data"]["root"]) / cfg["data"][split] for split in SPLITS if cfg["data"][split]}
+
+
+def missing_annotation_files(cfg: dict) -> list[str]:
+    """One line per annotation file of the recipe that does not exist."""
+    return [f"data.{split}: annotation file {path} not found; download it (docs/real-data.md) or set "
+            f"data.{split}=<file under data.root>" for split, path in annotation_files(cfg).items()
+            if not path.is_file()]
+
+
 def annotation_video_ids(cfg: dict) -> set[str]:
-    """Every video_id the recipe's train/val/test files name (files that do not exist are skipped)."""
+    """Every video_id the recipe's train/val/test files name, with the videos whose audio their
+    `unmatch_audio` records play (files that do not exist are skipped)."""
+    from amuse_cli.data.annotations import UNMATCH_KEY
     ids: set[str] = set()
-    for split in SPLITS:
-        path = Path(cfg["data"]["root"]) / cfg["data"][split]
+    for split, path in annotation_files(cfg).items():
         if not path.is_file():
             continue
         try:
             rows = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, json.JSONDecodeError) as e:
             raise AmuseError(f"{path}: unreadable annotations ({e}); fix the file or data.{split}") from None
-        ids.update(str(r["video_id"]) for r in rows if isinstance(r, dict) and "video_id" in r)
+        for r in rows if isinstance(rows, list) else ():
+            if isinstance(r, dict):
+                ids.update(str(r[k]) for k in ("video_id", UNMATCH_KEY) if r.get(k) not in (None, ""))
     return ids
 
 
-def list_videos(cfg: dict) -> dict[str, VideoSource]:
+def flip_base(video_id: str) -> str | None:
+    return video_id[:-len(FLIP_SUFFIX)] if video_id.endswith(FLIP_SUFFIX) else None
+
+
+def list_videos(cfg: dict, earlier: list[Path] = ()) -> dict[str, VideoSource]:
     """video_id -> its source, sorted by id: every file of every folder, plus each `<id>_flip` the
-    annotations name that has no file but whose `<id>` has one."""
+    annotations name that has no file but whose `<id>` has one, in these folders or in `earlier`
+    ones (folders an earlier run extracted into the same cache)."""
     files = _files(video_folders(cfg), cfg)
     videos = {v: VideoSource(p) for v, p in files.items()}
+    earlier = [Path(f) for f in earlier if Path(f).is_dir()]
     for vid in annotation_video_ids(cfg):
-        base = vid[:-len(FLIP_SUFFIX)] if vid.endswith(FLIP_SUFFIX) else None
-        if base is not None and vid not in files and base in files:
-            videos[vid] = VideoSource(files[base], flip=True)
+        base = flip_base(vid)
+        if base is None or vid in files:
+            continue
+        path = files.get(base) or find_video(earlier, base)
+        if path is not None and find_video(earlier, vid) is None:
+            videos[vid] = VideoSource(path, flip=True)
     return dict(sorted(videos.items()))

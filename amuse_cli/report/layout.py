@@ -4,6 +4,7 @@ from __future__ import annotations
 import csv
 import io
 
+from amuse_cli.data.releases import RELEASES
 from amuse_cli.data.taxonomy import COLUMNS
 from amuse_cli.data.metrics import cells_from_predictions
 from amuse_cli.report import reference as ref
@@ -36,14 +37,19 @@ def files_caption(rows: list[dict]) -> str:
     return f"; file {' | '.join(texts)}" if texts else ""
 
 
-def add_published(table: Table, version: str) -> list[dict]:
-    """Published blocks of one --reference version under a table's runs; returns them."""
-    pubs = ref.published(version)
+def add_published(table: Table, version: str, release: str | None = None) -> list[dict]:
+    """Published per-type blocks of one --reference version under a table's runs; returns them."""
+    pubs = ref.published(version, release)
     for pub in pubs:
         table.add("section", [f"Published: {pub['title']}", ref.source_line(pub)])
         for p in pub["rows"]:
             table.add("published", [p["method"], "", *(p["cells"][c] for c in COLUMNS)])
     return pubs
+
+
+def shipped(version: str) -> bool:
+    """Any published rows of any kind for this --reference version."""
+    return any(ref.published(version, kind=kind) for kind in ref.KIND_COLUMNS)
 
 
 def reference_note(reference: str, bench: str, version: str | None) -> str | None:
@@ -54,27 +60,106 @@ def reference_note(reference: str, bench: str, version: str | None) -> str | Non
         return (f"published {ref.VERSIONS[reference]} rows are not shown beside runs on '{bench}' data (the "
                 f"release of the file they were evaluated on); they compare only with runs evaluated on "
                 f"{ref.VERSIONS[reference]}")
-    if not ref.published(version):
+    if not shipped(version):
         return (f"no published {ref.VERSIONS[version]} rows are shipped (none found with a citable source); "
                 f"runs on '{bench}' are shown alone")
     return None
 
 
-def head_tail_table(groups, split: str) -> Table | None:
-    """MUSIC-AVQA-R: accuracy on the head (frequent-answer) and tail (rare-answer) questions."""
+def family(benchmark: str | None) -> str | None:
+    """music-avqa-v1-updated -> music-avqa-v1 (a release's benchmark family); anything else as is."""
+    return RELEASES[benchmark][0] if benchmark in RELEASES else benchmark
+
+
+def trained_elsewhere(row: dict) -> bool:
+    """The run's training data differs from the benchmark it was scored on (e.g. v1 -> v2.0 test)."""
+    trained, scored = row.get("trained_on"), row["benchmark"]
+    if not trained or trained == scored:
+        return False
+    if trained in RELEASES and scored in RELEASES:
+        return True
+    return family(trained) != family(scored)
+
+
+def run_label(row: dict) -> str:
+    """The run's name; `(trained on X)` where that is not the benchmark scored; `*` for a run scored
+    on a part of the released test file."""
+    text = row["name"] + (f" (trained on {row['trained_on']})" if trained_elsewhere(row) else "")
+    return text + (" *" if row.get("complete") is False else "")
+
+
+def add_footers(table: Table, rows: list[dict]) -> None:
+    """Question counts, and the questions skipped for a missing video (counted wrong), per column."""
+    for key, label in (("cells", "Questions"), ("skipped", "Skipped (no video; counted wrong)")):
+        counts = {tuple(_count(r[key].get(c)) for c in COLUMNS) for r in rows}
+        if key == "skipped" and not any(any(c) for c in counts):
+            continue
+        for r in (rows if len(counts) > 1 else rows[:1]):  # one footer unless the runs differ
+            table.add("footer", [label if len(counts) == 1 else f"{label} ({r['name']})", "",
+                                 *(_count(r[key].get(c)) for c in COLUMNS)])
+
+
+def _count(cell) -> int:
+    return cell["n"] if isinstance(cell, dict) else int(cell or 0)
+
+
+def subset_note(table: Table, rows: list[dict]) -> None:
+    parts = [r for r in rows if r.get("complete") is False]
+    if parts:
+        files = "; ".join(f"{r['name']}: {f['name']}, {f['questions']:,} questions" for r in parts
+                          for f in r.get("files", []) if isinstance(f.get("questions"), int))
+        table.add("section", ["* A part of the released test file", f"{files}; published rows score the whole "
+                              f"file, so these figures do not compare with them number for number"])
+
+
+def head_tail_table(groups, split: str, reference: str) -> tuple[Table | None, list[dict], list[dict]]:
+    """MUSIC-AVQA-R: head (frequent-answer) and tail (rare-answer) accuracy per type, as the -R table
+    prints it, beside the published -R rows; (table, its rows, the published tables shown)."""
     rows = [r for r in (tables.head_tail_row(g) for g in groups) if r]
     if not rows:
-        return None
-    table = Table(f"MUSIC-AVQA-R head / tail accuracy (%), {split} split", ["Run", "Head", "Tail", "Head n", "Tail n"])
+        return None, [], []
+    header = ["Run", *ref.HEAD_TAIL_COLUMNS, "Head", "Tail"]
+    table = Table(f"MUSIC-AVQA-R head (H) / tail (T) accuracy (%) per type, {split} split", header)
     for r in rows:
-        table.add("run", [r["name"], r["head"], r["tail"], r["head"]["n"], r["tail"]["n"]])
+        table.add("run", [r["name"], *(r["cells"][c] for c in ref.HEAD_TAIL_COLUMNS), r["head"], r["tail"]])
+    table.add("footer", ["Questions", *(rows[0]["cells"][c]["n"] for c in ref.HEAD_TAIL_COLUMNS),
+                         rows[0]["head"]["n"], rows[0]["tail"]["n"]])
     for labels in dict.fromkeys(r["labels"] for r in rows):
         table.add("section", ["Head/tail labels", labels])
-    return table
+    pubs = ref.published("r", kind="head_tail") if ref.version_for("music-avqa-r", reference) else []
+    for pub in pubs:
+        table.add("section", [f"Published: {pub['title']}", ref.source_line(pub)])
+        for p in pub["rows"]:
+            table.add("published", [p["method"], *(p["cells"][c] for c in ref.HEAD_TAIL_COLUMNS), None, None])
+    return table, rows, pubs
+
+
+GROUP_CELLS = dict(zip(ref.GROUPED_COLUMNS, ("A-Avg", "V-Avg", "AV-Avg", "Avg")))
+
+
+def grouped_table(bench: str, rows: list[dict], version: str | None) -> tuple[Table, list[dict]]:
+    """v2.0 bias or balanced test: the runs' group averages beside the published grouped rows of the
+    same test set, each with its training set; (table, the published tables shown)."""
+    test_set = ref.V2_SET[bench]
+    table = Table(f"MUSIC-AVQA v2.0 {test_set} test set, group averages (%)",
+                  ["Run", "Test set", "Trained on", *ref.GROUPED_COLUMNS])
+    for r in rows:
+        trained = ref.V2_SET.get(r.get("trained_on"), r.get("trained_on") or "?")
+        table.add("run", [run_label({**r, "trained_on": None}), test_set, trained,
+                          *(r["cells"][GROUP_CELLS[c]] for c in ref.GROUPED_COLUMNS)])
+    pubs = ref.published(version, kind="grouped") if version else []
+    for pub in pubs:
+        table.add("section", [f"Published: {pub['title']}", ref.source_line(pub)])
+        for p in pub["rows"]:
+            table.add("published", [p["method"], p["test_set"], p["trained_on"],
+                                    *(p["cells"][c] for c in ref.GROUPED_COLUMNS)])
+    return table, pubs
 
 
 def type_report(groups, reference: str = "none", ci: bool = False) -> Report:
-    """The papers' table; runs on different releases go to separate tables, never side by side.
+    """The papers' table; runs on different releases go to separate tables, never side by side, each
+    beside the published rows of its own release (with their source), v2.0 runs also beside the
+    grouped bias/balanced rows and -R runs beside the head/tail rows.
 
     reference: "auto" puts each release's published rows beside it; v1, v2, v2-bias or r only that
     dataset's; "none" none."""
@@ -86,22 +171,25 @@ def type_report(groups, reference: str = "none", ci: bool = False) -> Report:
         table = Table(f"Accuracy (%) per question type, {split} split, benchmark: {ref.describe(bench)}"
                       f"{files_caption(brows)}", ["Run", "Seeds", *COLUMNS])
         for r in brows:
-            table.add("run", [r["name"], r["seeds"], *(r["cells"][c] for c in COLUMNS)])
-        counts = {tuple(r["cells"][c]["n"] for c in COLUMNS) for r in brows}
-        for r in (brows if len(counts) > 1 else brows[:1]):  # one footer unless question sets differ
-            label = "Questions" if len(counts) == 1 else f"Questions ({r['name']})"
-            table.add("footer", [label, "", *(r["cells"][c]["n"] for c in COLUMNS)])
+            table.add("run", [run_label(r), r["seeds"], *(r["cells"][c] for c in COLUMNS)])
+        add_footers(table, brows)
+        subset_note(table, brows)
         version = ref.version_for(bench, reference)
         if version:
-            shown += [p for p in add_published(table, version) if p not in shown]
+            shown += [p for p in add_published(table, version, bench) if p not in shown]
         report.tables.append(table)
+        if bench in ref.V2_SET:
+            grouped, pubs = grouped_table(bench, brows, version)
+            report.tables.append(grouped)
+            shown += [p for p in pubs if p not in shown]
         note = reference_note(reference, bench, version)
         if note:
             report.notes.append(note)
-    extra = head_tail_table(groups, split)
+    extra, ht_rows, pubs = head_tail_table(groups, split, reference)
     if extra:
         report.tables.append(extra)
-        report.data["head_tail"] = [r for r in (tables.head_tail_row(g) for g in groups) if r]
+        report.data["head_tail"] = ht_rows
+        shown += [p for p in pubs if p not in shown]
     for run in (r for g in groups for r in g):
         bad = stale_metrics(run)
         if bad:

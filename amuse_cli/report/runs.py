@@ -42,6 +42,16 @@ class Run:
         return str(self.metrics.get("benchmark") or (self.config.get("data") or {}).get("benchmark") or "synthetic")
 
     @property
+    def trained_on(self) -> str | None:
+        """The release (or data.benchmark) of the run's train file, as `amuse eval` recorded it."""
+        return self.metrics.get("trained_on") or (self.config.get("data") or {}).get("benchmark")
+
+    @property
+    def complete(self) -> bool | None:
+        """False when the run was scored on a part of the released test file (release.complete)."""
+        return (self.metrics.get("release") or {}).get("complete")
+
+    @property
     def evaluated_file(self) -> dict | None:
         """{"name", "questions", "sha256"} of the annotation file scored, when the metrics say."""
         if not self.metrics.get("annotations"):

@@ -8,16 +8,17 @@ from __future__ import annotations
 
 import numpy as np
 
-from amuse_cli.data.taxonomy import (ANSWERS, COLUMNS, TEMPLATE_IDS, TEMPLATES, group_column,
+from amuse_cli.data.taxonomy import (ANSWERS, COLUMNS, TEMPLATE_IDS, TEMPLATES, TYPES, group_column,
                                      normalize_template, type_column)
 from amuse_cli.errors import AmuseError
-from amuse_cli.data.metrics import cells_from_predictions
+from amuse_cli.data.metrics import accuracy_cells, cells_from_predictions
 
 BOOTSTRAP_SAMPLES = 1000     # resamples of the question set for --ci
 BOOTSTRAP_SEED = 0           # fixed: the same report twice gives the same interval
 CI_LEVEL = 95.0              # percent
 _TEMPLATE_TEXT = list(TEMPLATES)  # index (TEMPLATE_IDS order) -> normalized template text
 FREE_TEXT = "(free text)"
+TYPE_COLUMNS = tuple(type_column(g, t) for g, t in TYPES)
 
 
 def row_name(runs) -> str:
@@ -96,8 +97,16 @@ def type_row(runs, ci: bool = False) -> dict:
             cell["ci"] = intervals[col]
         cells[col] = cell
     return {"name": row_name(runs), "split": runs[0].split, "seeds": len(runs),
-            "benchmark": runs[0].benchmark, "files": evaluated_files(runs), "recipe": runs[0].recipe,
-            "seed_values": [r.seed for r in runs], "runs": [r.name for r in runs], "cells": cells}
+            "benchmark": runs[0].benchmark, "trained_on": runs[0].trained_on, "complete": runs[0].complete,
+            "files": evaluated_files(runs), "recipe": runs[0].recipe,
+            "seed_values": [r.seed for r in runs], "runs": [r.name for r in runs], "cells": cells,
+            "skipped": skipped_counts(runs[0])}
+
+
+def skipped_counts(run) -> dict[str, int]:
+    """Questions per column that had no video (data.skip_missing): unanswered, counted wrong."""
+    return {c: k["n"] for c, k in accuracy_cells((p["group"], p["type"], True) for p in run.predictions
+                                                 if p.get("prediction") is None).items()}
 
 
 def evaluated_files(runs) -> list[dict]:
@@ -109,25 +118,52 @@ def evaluated_files(runs) -> list[dict]:
     return out
 
 
-def _part_acc(cells: dict) -> float | None:
-    avg = cells.get("Avg") or {}
-    return 100.0 * avg["correct"] / avg["n"] if avg.get("n") else None
+def _part_cells(run) -> dict[str, dict] | None:
+    """{"head": cells, "tail": cells} of an -R run: from its predictions' `subset` labels (eval writes
+    them), else from its metrics file's head_tail (runs evaluated before); None when neither says."""
+    if any("subset" in p for p in run.predictions):
+        return {part: accuracy_cells((p["group"], p["type"], p["prediction"] == p["answer"])
+                                     for p in run.predictions if p.get("subset") == part) for part in ("head", "tail")}
+    ht = run.metrics.get("head_tail")
+    return {part: ht[part] for part in ("head", "tail")} if ht else None
+
+
+def _acc(cell: dict | None) -> float | None:
+    if not cell:
+        return None
+    if cell.get("n") and "correct" in cell:
+        return 100.0 * cell["correct"] / cell["n"]
+    return cell.get("acc")
 
 
 def head_tail_row(runs) -> dict | None:
-    """MUSIC-AVQA-R head / tail accuracy (the Avg over each subset) from the runs' metrics files,
-    mean (and std) over seeds; None when no run recorded it."""
-    parts = [r.metrics.get("head_tail") for r in runs]
+    """MUSIC-AVQA-R: head and tail accuracy per type (`cells`: "A-Count H", ..., "AV-Temp T", and Avg
+    over the whole set, as the published -R table), plus head and tail over all types; mean (and
+    std) over seeds. None when no run recorded head/tail labels."""
+    parts = [_part_cells(r) for r in runs]
     if not any(parts):
         return None
-    row = {"name": row_name(runs), "labels": next(p["labels"] for p in parts if p)}
-    for part in ("head", "tail"):
-        mean, std = _mean_std([_part_acc(p[part]) if p else None for p in parts])
-        cell = {"acc": None if mean is None else round(mean, 2),
-                "n": next((p[part]["Avg"]["n"] for p in parts if p), 0)}
+    labels = next((r.metrics.get("head_tail", {}).get("labels") for r in runs if r.metrics.get("head_tail")),
+                  "the subset labels in the predictions files")
+    whole = [cells_from_predictions(r.predictions) for r in runs]
+    row = {"name": row_name(runs), "labels": labels, "cells": {}}
+
+    def cell(values: list, n: int) -> dict:
+        mean, std = _mean_std(values)
+        out = {"acc": None if mean is None else round(mean, 2), "n": n}
         if len(runs) > 1:
-            cell["std"] = None if std is None else round(std, 2)
-        row[part] = cell
+            out["std"] = None if std is None else round(std, 2)
+        return out
+
+    first = next(p for p in parts if p)
+    for col in TYPE_COLUMNS:
+        for part, short in (("head", "H"), ("tail", "T")):
+            row["cells"][f"{col} {short}"] = cell([_acc(p[part].get(col)) if p else None for p in parts],
+                                                  (first[part].get(col) or {}).get("n", 0))
+    row["cells"]["Avg"] = cell([_acc(w["Avg"]) for w in whole], whole[0]["Avg"]["n"])
+    for part in ("head", "tail"):
+        row[part] = cell([_acc(p[part].get("Avg")) if p else None for p in parts],
+                         (first[part].get("Avg") or {}).get("n", 0))
     return row
 
 
