@@ -20,9 +20,11 @@ import numpy as np
 
 from amuse_cli.data.taxonomy import INSTRUMENTS
 from amuse_cli.synth.figures import SPRITE_ASPECT
-from amuse_cli.synth.scene import (P_MIME, P_OFFSCREEN, P_SILENT, P_VOICEOVER, Stream, _mime, _source, _tempo,
-                                   beat_times, position_of, video_rng)
+from amuse_cli.synth.performance import NOTE_NAMES, draw_piece, play
+from amuse_cli.synth.scene import (LOUDNESS_DB, NOTES_PER_BEAT, P_MIME, P_OFFSCREEN, P_SILENT, P_VOICEOVER, Stream,
+                                   _intervals, _mime, _tempo, beat_times, position_of, video_rng)
 from amuse_cli.synth.settings import FLOOR_RANGE, SETTINGS
+from amuse_cli.synth.timbre import REGISTERS, UNPITCHED
 
 N_VISIBLE_P = {1: 0.14, 2: 0.24, 3: 0.24, 4: 0.18, 5: 0.11, 6: 0.09}
 P_DUPLICATE = 0.35            # a second performer of a class already on stage (again, from 4 on)
@@ -129,6 +131,27 @@ def _screen_truth(src: dict, meta_like: dict, times) -> None:
                position=None if near_edge or crosses else position_of(float(xs.mean())))
 
 
+def _source(rng, sid: int, instrument: str, spot: dict | None, sounding: bool, duration: float, beats,
+            piece: dict) -> dict:
+    """One sound source or performer: when it plays, how loudly, and its notes (performance.play, in the
+    clip's key and meter); `depth` places its sound in the room (off stage: somewhere behind)."""
+    register = None if instrument in UNPITCHED else str(rng.choice(REGISTERS[instrument]))
+    intervals = [[round(s, 4), round(e, 4)] for s, e in _intervals(rng, duration, beats)] if sounding else []
+    loudness = round(float(rng.uniform(*LOUDNESS_DB)), 1) if sounding else None
+    depth = spot["depth"] if spot else round(float(rng.uniform(0.3, 1.0)), 4)
+    density = float(rng.choice(NOTES_PER_BEAT))
+    perf = play(rng, instrument, register, intervals, beats, density, piece) if sounding else {"notes": []}
+    src = {"id": sid, "instrument": instrument, "position": None, "x": None, "visible": spot is not None,
+           "sounding": sounding, "intervals": intervals, "loudness_db": loudness, "register": register,
+           "notes": perf["notes"], "mimed": False, "seen_playing": intervals if spot else [], "depth": depth}
+    for key in ("articulation", "vibrato", "vibrato_hz", "slide", "dynamics"):
+        if key in perf:
+            src[key] = perf[key]
+    if spot:
+        src["stage"] = spot
+    return src
+
+
 def _classes(rng, n: int) -> list[str]:
     classes = [str(c) for c in rng.choice(INSTRUMENTS, size=n, replace=False)]
     for _ in range(1 + (n >= 4)):
@@ -148,22 +171,22 @@ def sample_stage(seed: int, index: int, duration: float, fps: int, size: tuple[i
     camera = _camera(rng)
     tempo = _tempo(rng, duration)
     beats = beat_times(tempo)
+    piece = draw_piece(rng)
     n_vis = int(rng.choice(list(N_VISIBLE_P), p=list(N_VISIBLE_P.values())))
     spots = _place(rng, n_vis, camera, floor, size[0] / size[1])
     classes = _classes(rng, n_vis)
     silent = [bool(rng.random() < P_SILENT) for _ in range(n_vis)]
-    sources = []
-    for i, (c, spot, s) in enumerate(zip(classes, spots, silent)):
-        src = _source(rng, i, c, spot["x"], not s, duration, beats)
-        src["stage"] = spot
-        sources.append(src)
+    sources = [_source(rng, i, c, spot, not s, duration, beats, piece)
+               for i, (c, spot, s) in enumerate(zip(classes, spots, silent))]
     mimes = video_rng(seed, index, Stream.MIMES)
     for src in sources:
         if src["sounding"] and classes.count(src["instrument"]) == 1 and mimes.random() < P_MIME:
             _mime(src)
+            for key in ("articulation", "vibrato", "vibrato_hz", "slide", "dynamics"):
+                src.pop(key, None)
     if rng.random() < P_OFFSCREEN or not any(s["sounding"] for s in sources):
         others = [c for c in INSTRUMENTS if c not in classes]
-        sources.append(_source(rng, len(sources), str(rng.choice(others)), None, True, duration, beats))
+        sources.append(_source(rng, len(sources), str(rng.choice(others)), None, True, duration, beats, piece))
     voice = []
     if rng.random() < P_VOICEOVER:
         length = min(rng.uniform(1.5, 3.0), 0.6 * duration)
@@ -175,6 +198,7 @@ def sample_stage(seed: int, index: int, duration: float, fps: int, size: tuple[i
         "sample_rate": int(sample_rate),
         "setting": setting, "background": SETTINGS[setting].kind, "floor": round(floor, 4), "camera": camera,
         "voiceover": {"present": bool(voice), "intervals": voice},
+        "piece": {"key": f"{NOTE_NAMES[piece['tonic']]} {piece['mode']}", "meter": piece["meter"]},
         "sources": sources, "tempo": tempo, "tempo_changes": [p["start"] for p in tempo[1:]],
         "seed": [int(seed), int(index)],
         "encoding": {"qp": int(rng.integers(*QP_RANGE))},
