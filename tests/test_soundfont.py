@@ -26,6 +26,8 @@ def test_every_class_has_a_gm_sound_and_approximations_say_so():
     approx = {c for c, (_, _, note) in sf.GM_PROGRAMS.items() if note}
     assert {"erhu", "guzheng", "pipa", "suona", "ukulele"} <= approx
     assert not {"violin", "cello", "piano", "flute"} & approx
+    programs = [p for p, _, _ in sf.GM_PROGRAMS.values()]
+    assert len(set(programs)) == len(programs)          # no two classes share a sound (guitar steel, ukulele nylon)
 
 
 def test_note_events_are_sample_exact_and_offs_sort_first():

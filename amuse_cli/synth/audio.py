@@ -35,7 +35,8 @@ def source_track(src: dict, n: int, sr: int, rng, soundfont=None) -> np.ndarray:
     if soundfont is not None:
         from amuse_cli.synth.soundfont import render_notes
         track = render_notes(src["instrument"], src["notes"], n, sr, soundfont,
-                             vibrato=float(src.get("vibrato") or 0.0), vibrato_hz=float(src.get("vibrato_hz") or 5.5))
+                             vibrato=float(src.get("vibrato") or 0.0), vibrato_hz=float(src.get("vibrato_hz") or 5.5),
+                             slide=float(src.get("slide") or 0.0))
         track *= _expression(src, n, sr) * _release_gate(src["intervals"], n, sr)
     else:
         track = np.zeros(n, dtype=np.float32)

@@ -3,7 +3,9 @@
 `play(rng, instrument, register, intervals, beats, density, piece)` returns
 {"notes": [{"t", "dur", "pitch", "velocity"}], "onsets": distinct onset times, "articulation":
 legato|normal|staccato, "vibrato": depth in semitones (0 where the instrument has none), "vibrato_hz",
-"dynamics": steady|crescendo|decrescendo|swell, "key", "meter"}.
+"slide": portamento in semitones (erhu, suona; else 0), "dynamics": steady|crescendo|decrescendo|swell,
+"key", "meter"}. Store notes, articulation, vibrato, vibrato_hz, slide and dynamics in the source: the
+renderer reads them there.
 
 The music: a piece (`draw_piece`: meter 4/4 or 3/4, a major or minor key, a four-chord progression)
 that every source of a scene shares, so they play in one key and one harmony. Each bar takes a rhythm
@@ -18,8 +20,8 @@ over a bar), in phrases of four bars A B A C. By role:
   it; congas: tumbao-like open, muted and low strokes (GM percussion keys).
 Velocity = metric accent (downbeat > other strong beat > beat > off-beat) x the interval's dynamics
 curve, so the beat is audible. Articulation sets note lengths (legato overlaps the next note by 30 ms,
-staccato keeps under half the written length). Vibrato is for bowed and blown instruments that use it;
-soundfont.py renders it as pitch bend.
+staccato keeps under half the written length). Vibrato is for bowed and blown instruments that use it,
+slides for the erhu and suona; soundfont.py renders both as pitch bend.
 
 Guarantees the question writer relies on: the first onset of each interval is exactly its start;
 every note starts and ends inside its interval; every onset is a beat of `beats` or a half or quarter
@@ -47,10 +49,12 @@ NOTE_NAMES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
 PENTATONIC_CLASSES = ("erhu", "guzheng", "pipa", "suona")
 CHORDS = {"piano": (0.9, 3), "acoustic_guitar": (0.9, 3), "ukulele": (0.85, 2), "banjo": (0.7, 2),
           "accordion": (0.8, 2), "guzheng": (0.6, 2), "pipa": (0.4, 2)}   # P(chord at a strong onset), notes added
+CHORD_FLOOR = {"acoustic_guitar": 40, "ukulele": 60, "banjo": 48, "pipa": 45}   # lowest string (MIDI); else C2
 BASS = ("electric_bass", "tuba")
 VIBRATO = {"violin": (0.15, 0.3), "cello": (0.15, 0.25), "erhu": (0.25, 0.45), "flute": (0.08, 0.15),
            "saxophone": (0.1, 0.2), "trumpet": (0.05, 0.12), "bassoon": (0.05, 0.1), "suona": (0.1, 0.2)}
 VIBRATO_HZ = (5.0, 6.0)
+SLIDES = {"erhu": (0.8, 1.5), "suona": (0.5, 1.0)}    # portamento into a new pitch, semitones at most
 ARTICULATIONS = ("legato", "normal", "staccato")
 ARTICULATION_P = {"bowed": (0.4, 0.4, 0.2), "blown": (0.4, 0.4, 0.2), "plucked": (0.25, 0.5, 0.25),
                   "struck": (0.25, 0.5, 0.25)}
@@ -107,27 +111,34 @@ def _cells(beats, span: int) -> list[list[int]]:
     return cells + ([cur] if cur else [])
 
 
-def _events(span, figures, first, beats, intervals):
+def _events(span, figures, straight, first, beats, intervals):
     """[t, beat length s, position in the cell (beats), payload, cell index] per onset, per interval.
 
-    `figures` are the four cells of a phrase (A B A C); `first` is the payload of an onset added at an
-    interval's start when its figure has none there (so the first onset is the start)."""
+    `figures` are the four cells of a phrase (A B A C); a cell the interval covers only in part plays
+    the evenly spaced `straight` figure, so short entries keep the density's rate; `first` is the payload
+    of an onset added at an interval's start when its figure has none there (the first onset is the start)."""
     cells = _cells(beats, span)
     per_interval = []
     for s, e in intervals:
         out = []
         for c, cell in enumerate(cells):
-            if beats[cell[0]][0] > e or beats[cell[-1]][0] + beats[cell[-1]][1] < s:
+            t0, t1 = beats[cell[0]][0], beats[cell[-1]][0] + beats[cell[-1]][1]
+            if t0 > e or t1 < s:
                 continue
-            for item in figures[c % PHRASE_BARS]:
+            whole = t0 >= s - GRID_TOL_S and t1 <= e + GRID_TOL_S and len(cell) == span
+            for item in (figures[c % PHRASE_BARS] if whole else straight):
                 pos, payload = item[0], item[1:]
                 if int(pos) >= len(cell):
                     continue                                  # the cell was cut by a tempo change
-                t0, step = beats[cell[int(pos)]]
+                j = cell[int(pos)]
+                t0, step = beats[j]
                 exact = t0 + (pos % 1) * step
+                if j + 1 < len(beats) and exact > beats[j + 1][0] - GRID_TOL_S:
+                    continue                                  # past a tempo change: the new grid rules
                 t = s if abs(exact - s) < GRID_TOL_S else round(exact, 4)
                 if s <= t <= e - MIN_NOTE_S:
                     out.append([t, step, pos, payload, c])
+        out.sort(key=lambda ev: ev[0])
         if not out or out[0][0] != s:
             j = min(range(len(beats)), key=lambda i: abs(beats[i][0] - s))     # its beat (or the nearest)
             c = next(k for k, cell in enumerate(cells) if j in cell)
@@ -206,10 +217,10 @@ class _Melody:
         return self.ladder[i]
 
 
-def _under(top: int, chord: set[int], n: int) -> list[int]:
-    """n chord tones below `top` (other pitch classes than the top's), nearest first."""
+def _under(top: int, chord: set[int], n: int, floor: int) -> list[int]:
+    """Up to n chord tones below `top` and not under `floor` (other pitch classes than the top's), nearest first."""
     out = []
-    for p in range(top - 1, top - 13, -1):
+    for p in range(top - 1, max(top - 13, floor - 1), -1):
         if p % 12 in chord and p % 12 != top % 12 and p % 12 not in {q % 12 for q in out}:
             out.append(p)
             if len(out) == n:
@@ -246,7 +257,7 @@ def _pitched(rng, instrument, register, piece, per_interval, articulation, dynam
             vel = float(np.clip(vel + rng.uniform(-0.03, 0.03), 0.25, 1.0))
             stack = [pitch]
             if strong and rng.random() < chord_p:
-                stack += _under(pitch, chord, chord_n)
+                stack += _under(pitch, chord, chord_n, CHORD_FLOOR.get(instrument, 36))
             for p in stack:
                 notes.append({"t": t, "dur": dur, "pitch": int(p), "velocity": round(vel if p == pitch else 0.85 * vel, 3)})
     return notes
@@ -265,7 +276,7 @@ def _percussion(rng, per_interval, dynamics):
 
 
 def _figures(rng, instrument, meter: int, density: float):
-    """(span, the four cells of a phrase, payload of a forced first onset) for this instrument.
+    """(span, the four cells of a phrase, the straight figure, payload of a forced first onset).
 
     Melodic: figures A B A C. Drum: one groove, a crash opening and a tom fill closing the phrase.
     Congas: two figures alternating. Every cell keeps its table's onset count."""
@@ -274,11 +285,11 @@ def _figures(rng, instrument, meter: int, density: float):
     pick = [patterns[int(i)] for i in rng.choice(len(patterns), size=3, replace=len(patterns) < 3)]
     if instrument == "drum":
         g = pick[0]
-        return span, (rhythms.crash(g), g, g, rhythms.drum_fill(g) if len(g) >= 4 else g), \
+        return span, (rhythms.crash(g), g, g, rhythms.drum_fill(g) if len(g) >= 4 else g), g, \
             ((rhythms.KICK, rhythms.HAT), 1.0)
     if instrument == "congas":
-        return span, (pick[0], pick[1], pick[0], pick[1]), ((rhythms.CONGA_LOW,), 1.0)
-    return span, (pick[0], pick[1], pick[0], pick[2]), (float(span),)
+        return span, (pick[0], pick[1], pick[0], pick[1]), pick[0], ((rhythms.CONGA_LOW,), 1.0)
+    return span, (pick[0], pick[1], pick[0], pick[2]), patterns[0], (float(span),)
 
 
 def play(rng: np.random.Generator, instrument: str, register: str | None, intervals, beats,
@@ -290,15 +301,17 @@ def play(rng: np.random.Generator, instrument: str, register: str | None, interv
     per_interval = _events(*_figures(rng, instrument, piece["meter"], density), beats, intervals)
     if instrument in UNPITCHED:
         notes = _percussion(rng, per_interval, dynamics)
-        articulation, vibrato, hz = "normal", 0.0, 0.0
+        articulation, vibrato, hz, slide = "normal", 0.0, 0.0, 0.0
     else:
         family = TIMBRES[instrument][0]
         articulation = str(rng.choice(ARTICULATIONS, p=ARTICULATION_P[family]))
         lo, hi = VIBRATO.get(instrument, (0.0, 0.0))
         vibrato = round(float(rng.uniform(lo, hi)), 3) if hi else 0.0
         hz = round(float(rng.uniform(*VIBRATO_HZ)), 2) if hi else 0.0
+        lo, hi = SLIDES.get(instrument, (0.0, 0.0))
+        slide = round(float(rng.uniform(lo, hi)), 2) if hi else 0.0
         notes = _pitched(rng, instrument, register, piece, per_interval, articulation, dynamics)
     notes.sort(key=lambda n: (n["t"], n["pitch"]))
     return {"notes": notes, "onsets": sorted({n["t"] for n in notes}), "articulation": articulation,
-            "vibrato": vibrato, "vibrato_hz": hz, "dynamics": dynamics,
+            "vibrato": vibrato, "vibrato_hz": hz, "slide": slide, "dynamics": dynamics,
             "key": f"{NOTE_NAMES[piece['tonic']]} {piece['mode']}", "meter": piece["meter"]}

@@ -1,6 +1,8 @@
 """The rhythm figures performance.py plays: per (meter, notes per beat) a table of one-cell patterns.
 
-A cell is one bar (two bars for half density in 3/4, so the count stays whole). Every pattern of a
+A cell is one bar (two bars for half density in 3/4, so the count stays whole). The first melodic
+pattern of each entry is straight (evenly spaced onsets): it fills cells an interval only partly
+covers, so a short entry keeps its density's rate. Every pattern of a
 (meter, density) entry has exactly `density * span` onsets, so a density is an onset rate whatever
 figure is drawn: the figures differ in *where* the onsets fall (straight, dotted, syncopated, with
 rests), never in how many there are. Onsets sit on the beat or on its halves and quarters.
@@ -45,7 +47,7 @@ MELODIC = {   # (meter, notes per beat) -> (span in beats, patterns)
         ((0, 1), (1.5, .5), (2, 1)), ((0, .75), (.75, .25), (1, 2)),
     )),
     (3, 0.5): (6, (
-        ((0, 3), (3, 2), (5, 1)), ((0, 2), (2, 1), (3, 3)), ((0, 1.5), (1.5, 1.5), (3, 3)),
+        ((0, 2), (2, 2), (4, 2)), ((0, 3), (3, 2), (5, 1)), ((0, 2), (2, 1), (3, 3)), ((0, 1.5), (1.5, 1.5), (3, 3)),
         ((0, 2), (3, 2), (5, 1)), ((0, 3), (3, 1), (4, 2)),
     )),
     (3, 2.0): (3, (

@@ -1,11 +1,22 @@
 """Real recorded instrument samples: a scene's notes rendered from a General MIDI soundfont.
 
 Each sounding source is played on its own synthesizer channel (its General MIDI program, or the GM drum
-kit for `drum` / `congas`) by TinySoundFont (the `tinysoundfont` wheel: no system package), at the clip's
-sample rate, note on/off at sample-exact times. The default font is TimGM6mb.sf2 (6 MB, GPL-2.0, by Tim
-Brechbill), which the `pretty_midi` wheel ships; `--audio soundfont=FILE.sf2` takes any other font
-(FluidR3_GM, MuseScore_General, ...). `tinysoundfont` is installed with `pip install --no-deps`: its one
-dependency, PyAudio, only serves live playback, which amuse never uses, and needs system PortAudio.
+kit for `drum` / `congas`) by TinySoundFont (the `tinysoundfont` wheel, MIT: no system package), at the
+clip's sample rate, note on/off at sample-exact times, MIDI velocity from the note's velocity. Melodic
+lines may carry expression through the pitch wheel (bend_events): vibrato (a ~5-6 Hz sine that starts
+after the attack, on long notes of bowed and blown instruments) and slides into a new pitch (erhu,
+suona). The default font is TimGM6mb.sf2 (6 MB, GPL-2.0, by Tim Brechbill), which the `pretty_midi`
+wheel (MIT) ships; `--audio soundfont=FILE.sf2` takes any other GM font (FluidR3_GM,
+MuseScore_General, ...). `tinysoundfont` is installed with `pip install --no-deps`: its one dependency,
+PyAudio, only serves live playback, which amuse never uses, and needs system PortAudio.
+
+GM programs (GM_PROGRAMS; numbers as printed in the GM table, 1-128): accordion 22 Accordion,
+acoustic_guitar 26 Acoustic Guitar (steel), bagpipe 110 Bag pipe, banjo 106 Banjo, bassoon 71 Bassoon,
+cello 43 Cello, clarinet 72 Clarinet, electric_bass 34 Electric Bass (finger), flute 74 Flute, piano 1
+Acoustic Grand Piano, saxophone 66 Alto Sax, trumpet 57 Trumpet, tuba 59 Tuba, violin 41 Violin,
+xylophone 14 Xylophone; approximations (GM has no such instrument): erhu 111 Fiddle, guzheng 108 Koto,
+pipa 107 Shamisen, suona 112 Shanai, ukulele 25 Acoustic Guitar (nylon); drum and congas on the GM kit
+(channel 10: kick 36, snare 38, hi-hats 42/46, crash 49, ride 51, toms 45/47/50; congas 62-64).
 """
 from __future__ import annotations
 
@@ -22,14 +33,15 @@ from amuse_cli.errors import AmuseError
 # GM has no erhu, guzheng, pipa, suona or ukulele: the nearest sound of the same family stands in.
 GM_PROGRAMS = {
     "accordion": (22, "Accordion", ""),
-    "acoustic_guitar": (25, "Acoustic Guitar (nylon)", ""),
+    "acoustic_guitar": (26, "Acoustic Guitar (steel)", ""),
     "bagpipe": (110, "Bag pipe", ""),
     "banjo": (106, "Banjo", ""),
     "bassoon": (71, "Bassoon", ""),
     "cello": (43, "Cello", ""),
     "clarinet": (72, "Clarinet", ""),
     "electric_bass": (34, "Electric Bass (finger)", ""),
-    "erhu": (111, "Fiddle", "approximation: a bowed two-string fiddle played by a Western fiddle"),
+    "erhu": (111, "Fiddle", "approximation: a bowed two-string fiddle played by a Western fiddle, "
+                            "with the erhu's slides and wide vibrato"),
     "flute": (74, "Flute", ""),
     "guzheng": (108, "Koto", "approximation: the Japanese koto, a zither of the same family"),
     "piano": (1, "Acoustic Grand Piano", ""),
@@ -38,19 +50,22 @@ GM_PROGRAMS = {
     "suona": (112, "Shanai", "approximation: the shehnai, a double-reed horn like the suona"),
     "trumpet": (57, "Trumpet", ""),
     "tuba": (59, "Tuba", ""),
-    "ukulele": (25, "Acoustic Guitar (nylon)", "approximation: GM has no ukulele; a nylon guitar"),
+    "ukulele": (25, "Acoustic Guitar (nylon)", "approximation: GM has no ukulele; a nylon-string guitar, "
+                                                "played in the ukulele's high register"),
     "violin": (41, "Violin", ""),
     "xylophone": (14, "Xylophone", ""),
 }
-# Unpitched classes play on the GM percussion channel (10); the scene's pitches are GM key numbers:
-# drum 36 Bass Drum 1 / 38 Acoustic Snare, congas 62 Mute Hi / 63 Open Hi / 64 Low Conga.
-GM_DRUMS = {"drum": "GM drum kit (channel 10): kick 36, snare 38",
+# Unpitched classes play on the GM percussion channel (10); their notes' pitches are GM key numbers
+# (synth/rhythms.py): drum kick 36, snare 38, hi-hats 42/46, crash 49, ride 51, toms 45/47/50;
+# congas 62 Mute Hi / 63 Open Hi / 64 Low Conga.
+GM_DRUMS = {"drum": "GM drum kit (channel 10): kick 36, snare 38, hi-hats 42/46, crash 49, ride 51, toms 45/47/50",
             "congas": "GM drum kit (channel 10): congas 62-64"}
 VELOCITY_MAX = 112            # scene velocity 1.0 (accent) -> MIDI 112, 0.55 -> 62
 BEND_CENTRE, BEND_RANGE = 8192, 2.0     # pitch wheel at rest; +-2 semitones at its ends (the GM default)
 VIBRATO_MIN_S = 0.25          # shorter notes get no vibrato
 VIBRATO_DELAY_S, VIBRATO_RAMP_S = 0.12, 0.25   # a player's vibrato starts after the attack and grows
 VIBRATO_UPDATE = 128          # samples between pitch-wheel updates (8 ms at 16 kHz, ~23 per cycle)
+SLIDE_S = 0.08                # a slide reaches the note's pitch in 80 ms
 # Other installed GM fonts, for users who want them by name (bench/shift.py uses a second font).
 SOUNDFONT_DIRS = ("/usr/share/sounds/sf2", "/usr/share/soundfonts", "/usr/local/share/soundfonts")
 INSTALL_HINT = ("install the renderer and the default font: `pip install --no-deps tinysoundfont==0.3.7` "
@@ -124,34 +139,42 @@ def note_events(notes: list[dict], sr: int) -> list[tuple[int, int, int, int]]:
     return sorted(events)
 
 
-def bend_events(notes: list[dict], sr: int, depth: float, hz: float) -> list[tuple[int, int]]:
-    """(sample, 14-bit pitch-bend value) for vibrato: on each note of at least VIBRATO_MIN_S, a sine of
-    `depth` semitones at `hz`, starting VIBRATO_DELAY_S after the attack and fading in over
-    VIBRATO_RAMP_S, as a player's vibrato does; back to centre at every attack."""
-    if depth <= 0:
+def bend_events(notes: list[dict], sr: int, depth: float, hz: float, slide: float = 0.0) -> list[tuple[int, int]]:
+    """(sample, 14-bit pitch-bend value) of a melodic line's expression, note by note, centred at attacks:
+    - vibrato: on notes of at least VIBRATO_MIN_S, a sine of `depth` semitones at `hz` that starts
+      VIBRATO_DELAY_S after the attack and grows over VIBRATO_RAMP_S, as a player's vibrato does;
+    - slide: a note reached by a step or leap starts up to `slide` semitones short of its pitch, on
+      the side it comes from, and glides onto it over SLIDE_S (the erhu's and suona's portamento)."""
+    if depth <= 0 and slide <= 0:
         return []
-    events, step = [], VIBRATO_UPDATE
     attacks = sorted({int(round(n["t"] * sr)) for n in notes}) + [1 << 62]
+    following = dict(zip(attacks, attacks[1:]))
+    events, prev = [], None
     for n in notes:
         on = int(round(n["t"] * sr))
-        off = min(int(round((n["t"] + n["dur"]) * sr)), attacks[attacks.index(on) + 1])   # legato: next note's pitch
-        events.append((on, BEND_CENTRE))
-        if n["dur"] < VIBRATO_MIN_S:
+        off = min(int(round((n["t"] + n["dur"]) * sr)), following[on])     # legato: the next note's pitch
+        k = np.arange(on, off, VIBRATO_UPDATE)
+        age = (k - on) / sr
+        bend = np.zeros(k.size)
+        if depth > 0 and n["dur"] >= VIBRATO_MIN_S:
+            since = np.maximum(age - VIBRATO_DELAY_S, 0.0)
+            bend += depth * np.minimum(since / VIBRATO_RAMP_S, 1.0) * np.sin(2 * np.pi * hz * since)
+        if slide > 0 and prev is not None and prev != n["pitch"]:
+            gap = float(np.clip(prev - n["pitch"], -slide, slide))
+            bend += gap * np.clip(1.0 - age / SLIDE_S, 0.0, 1.0)
+        prev = n["pitch"]
+        if not bend.any():
+            events.append((on, BEND_CENTRE))
             continue
-        start = on + int(VIBRATO_DELAY_S * sr)
-        k = np.arange(start, off, step)
-        age = (k - start) / sr
-        bend = depth * np.minimum(age / VIBRATO_RAMP_S, 1.0) * np.sin(2 * np.pi * hz * age)
         values = np.clip(np.round(BEND_CENTRE + bend / BEND_RANGE * 8191), 0, 16383).astype(int)
-        events += list(zip(k.tolist(), values.tolist()))
-        events.append((off, BEND_CENTRE))
+        events += list(zip(k.tolist(), values.tolist())) + [(off, BEND_CENTRE)]
     return events
 
 
 def render_notes(instrument: str, notes: list[dict], n: int, sr: int, soundfont: str | Path, *,
-                 vibrato: float = 0.0, vibrato_hz: float = 5.5) -> np.ndarray:
+                 vibrato: float = 0.0, vibrato_hz: float = 5.5, slide: float = 0.0) -> np.ndarray:
     """One source's notes as mono float32 [n] samples at sr, each note on and off at its exact sample;
-    `vibrato` (semitones) modulates the pitch of long notes through the pitch wheel."""
+    `vibrato` and `slide` (semitones) bend the pitch through the pitch wheel (bend_events)."""
     out = np.zeros(n, dtype=np.float32)
     if not notes:
         return out
@@ -169,7 +192,7 @@ def render_notes(instrument: str, notes: list[dict], n: int, sr: int, soundfont:
         synth.pitchbend_range(0, BEND_RANGE)
     # one timeline: note offs, then pitch bends, then note ons at the same sample
     timeline = [(s, 2 * o, k, v) for s, o, k, v in note_events(notes, sr)]
-    timeline += [(s, 1, -1, v) for s, v in (bend_events(notes, sr, vibrato, vibrato_hz) if not drums else [])]
+    timeline += [(s, 1, -1, v) for s, v in (bend_events(notes, sr, vibrato, vibrato_hz, slide) if not drums else [])]
     stereo = memoryview(bytearray(8 * n))          # float32 left/right, filled in place
     pos = 0
     for sample, order, key, value in sorted(timeline) + [(n, -1, -1, 0)]:
@@ -192,7 +215,11 @@ def card_lines(info: dict) -> list[str]:
     """The dataset card's account of the audio: soundfont, the renderer, and the GM program of each class."""
     lines = [f"Audio: {info['renderer_version']} with the GM soundfont `{info['soundfont']}` "
              f"({info['bytes'] / 1e6:.1f} MB, sha256 {info['sha256']}...). Every class plays the General MIDI "
-             f"sound below; those marked *approximation* have no GM program of their own.", "",
+             f"sound below; those marked *approximation* have no GM program of their own. Sources play with "
+             f"expression (velocity from metric accents and a dynamics curve, legato / normal / staccato note "
+             f"lengths, vibrato and slides as pitch bend) and are heard in a room: reverberation per setting, "
+             f"a quiet noise bed outdoors, further performers a little quieter and wetter (synth/room.py). "
+             f"Licences: TinySoundFont and pretty_midi MIT, TimGM6mb GPL-2.0 (Tim Brechbill).", "",
              "| class | GM sound |", "|---|---|"]
     for name in sorted({**GM_PROGRAMS, **GM_DRUMS}):
         if name in GM_DRUMS:

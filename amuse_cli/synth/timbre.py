@@ -1,5 +1,8 @@
 """Each instrument class's sound: harmonic spectrum, envelope, vibrato, noise, and pitch register.
 
+The classic world's sound and `--audio synthetic` (dry, no room); the stage world plays sampled GM
+instruments instead (soundfont.py, performance.py, room.py). REGISTERS serve both worlds.
+
 Families: plucked and struck notes decay exponentially; bowed and blown notes swell and sustain
 (bowed with vibrato); drum and congas are unpitched membranes. Spectra differ per class so a
 log-mel frame tells them apart (e.g. clarinet = odd harmonics, flute = near-sine + breath).
