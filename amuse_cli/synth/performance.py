@@ -245,7 +245,8 @@ def _pitched(rng, instrument, register, piece, per_interval, articulation, dynam
         for k, ((t, step, pos, payload, bar), dur) in enumerate(zip(events, durs)):
             chord = _chord(piece, bar)
             strong = _strong(pos, piece["meter"])
-            last = k + 1 == len(events) or events[k + 1][4] != bar and bar % PHRASE_BARS == PHRASE_BARS - 1
+            phrase_end = bar % PHRASE_BARS == PHRASE_BARS - 1 and (k + 1 == len(events) or events[k + 1][4] != bar)
+            last = k + 1 == len(events) or phrase_end          # lands on a chord tone
             if bass:
                 want = _root(piece, bar) if strong else int(rng.choice([_root(piece, bar), (_root(piece, bar) + 7) % 12]))
                 cands = [p for p in ladder if p % 12 == want] or ladder
