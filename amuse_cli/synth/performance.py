@@ -248,7 +248,8 @@ def _pitched(rng, instrument, register, piece, per_interval, articulation, dynam
             phrase_end = bar % PHRASE_BARS == PHRASE_BARS - 1 and (k + 1 == len(events) or events[k + 1][4] != bar)
             last = k + 1 == len(events) or phrase_end          # lands on a chord tone
             if bass:
-                want = _root(piece, bar) if strong else int(rng.choice([_root(piece, bar), (_root(piece, bar) + 7) % 12]))
+                root = _root(piece, bar)
+                want = root if strong else int(rng.choice([root, (root + 7) % 12]))     # root or fifth between
                 cands = [p for p in ladder if p % 12 == want] or ladder
                 pitch = min(cands, key=lambda p: (abs(p - prev), p))
                 prev = pitch
@@ -260,7 +261,8 @@ def _pitched(rng, instrument, register, piece, per_interval, articulation, dynam
             if strong and rng.random() < chord_p:
                 stack += _under(pitch, chord, chord_n, CHORD_FLOOR.get(instrument, 36))
             for p in stack:
-                notes.append({"t": t, "dur": dur, "pitch": int(p), "velocity": round(vel if p == pitch else 0.85 * vel, 3)})
+                v = vel if p == pitch else 0.85 * vel                  # chord tones under the melody, softer
+                notes.append({"t": t, "dur": dur, "pitch": int(p), "velocity": round(v, 3)})
     return notes
 
 
