@@ -101,6 +101,10 @@ DEFAULTS: dict = {
         "columns": 4,                 # image columns the visual head reports (one performer each)
         "audio_epochs": 24,           # then the audio head alone on the frozen stream (heard classes)
         "init": None,                 # start from this perception file (pretrain.epochs=0: refit only)
+        "detector_epochs": 0,         # performers found in frames (models/detector.py): the detector ...
+        "crop_epochs": 0,             # ... and the crop network (class, performer, playing from motion)
+        "performer_lr": 2.0e-3,
+        "slots": 6,                   # performers the scene reports per clip, left to right
     },
     "train": {
         "epochs": 30,

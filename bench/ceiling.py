@@ -42,14 +42,15 @@ from torch import nn  # noqa: E402
 
 OUT = REPO / "bench" / "results" / "ceiling.json"
 FRAMES, WINDOW_S, MAX_TOKENS = 8, 1.0, 14   # as recipes/amuse.yaml: 8 frames, 1 s audio windows
-COLUMNS = 4                                 # one performer per image column (models/scene.py)
+COLUMNS = {"classic": 4, "stage": 6}        # classic: one performer per image column; stage: performer slots
+LAYOUT = {"classic": "columns", "stage": "slots"}
 
 
-def perfect_features(meta: dict) -> dict[str, np.ndarray]:
+def perfect_features(meta: dict, world: str) -> dict[str, np.ndarray]:
     """The scene perception should report (features.truth.scene_truth), plus the flat per-frame
     branches the pooled fusions read: visual = every column's facts and the clip's, audio = every
     class's (heard, loudness, onsets, pitch)."""
-    scene = scene_truth(meta, FRAMES, COLUMNS, WINDOW_S)
+    scene = scene_truth(meta, FRAMES, COLUMNS[world], WINDOW_S, layout=LAYOUT[world])
     visual = np.concatenate([scene["cols"].transpose(1, 0, 2).reshape(FRAMES, -1), scene["glob"]], 1)
     audio = scene["classes"].transpose(1, 0, 2).reshape(FRAMES, -1)
     return {**scene, "visual": visual, "audio": audio}
@@ -62,10 +63,10 @@ def tensors(records: list, features: dict, vocab: Vocab) -> dict:
             "answer": torch.tensor([ANSWER_IDS[r.answer] for r in records]), "records": records}
 
 
-def benchmark(videos: int, questions: int, seed: int) -> dict:
+def benchmark(videos: int, questions: int, seed: int, world: str, wording: str) -> dict:
     metas, files = plan(SynthOptions(out="unused", videos=videos, seconds=12.0, questions_per_video=questions,
-                                     seed=seed))
-    features = {m["video_id"]: perfect_features(m) for m in metas}
+                                     seed=seed, world=world, wording=wording))
+    features = {m["video_id"]: perfect_features(m, world) for m in metas}
     records = {s: [parse_record(raw, f"{s}:{i}", s) for i, raw in enumerate(files[s])] for s in files}
     vocab = Vocab.build(records["train"])
     return {s: tensors(r, features, vocab) for s, r in records.items()} | {"vocab": vocab}
@@ -144,6 +145,9 @@ def main() -> int:
     ap.add_argument("--epochs", type=int, default=None, help="default: about 120k question visits, 8..30")
     ap.add_argument("--dim", type=int, default=None, help="head width (default: as the recipes, 96 / grounded 64)")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--world", default="stage", choices=sorted(COLUMNS), help="the synthetic world (amuse synth --world)")
+    ap.add_argument("--wording", default="templates", help="amuse synth --wording (templates: the question side "
+                    "at its simplest; mixed: rephrasings too)")
     ap.add_argument("--fusions", default="gated,words,grounded",
                     help="gated: amuse's fusion (models/fusion.py); words: WordFusion above; grounded: "
                          "models/reasoner.py")
@@ -154,7 +158,7 @@ def main() -> int:
     rows = []
     for size in args.sizes.split(","):
         videos, questions = (int(v) for v in size.split(":"))
-        data = benchmark(videos, questions, args.seed)
+        data = benchmark(videos, questions, args.seed, args.world, args.wording)
         n = len(data["train"]["answer"])
         epochs = args.epochs or max(8, min(30, 120_000 // n))
         for fusion in args.fusions.split(","):
@@ -171,7 +175,8 @@ def main() -> int:
                   f"epoch {best['epoch']}/{epochs} on val) in {rows[-1]['seconds']} s", flush=True)
     out = write_atomic(args.out, json.dumps({
         "what": "perfect-perception ceiling of each fusion (scene from the ground truth, epoch chosen on val, "
-                "test reported)", "frames": FRAMES, "columns": COLUMNS, "seed": args.seed, "results": rows},
+                "test reported)", "frames": FRAMES, "columns": COLUMNS[args.world], "seed": args.seed,
+               "world": args.world, "wording": args.wording, "results": rows},
         indent=2) + "\n")
     print(f"wrote {out}")
     return 0

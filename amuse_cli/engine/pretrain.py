@@ -20,7 +20,7 @@ from torch.nn import functional as F
 from amuse_cli.engine import checkpoint, seeding
 from amuse_cli.errors import AmuseError
 from amuse_cli.features.lookup import open_cache
-from amuse_cli.features.truth import read_meta, scene_truth
+from amuse_cli.features.truth import box_truth, read_meta, scene_truth
 from amuse_cli.models.amuse import PERCEPTION, preset
 from amuse_cli.models.inputs import audio_images
 from amuse_cli.models.perception import (AudioSceneHead, VisualSceneHead, audio_loss, audio_map, head_logits,
@@ -29,6 +29,11 @@ from amuse_cli.models.swin import SwinStream, build_swin
 
 VAL_FRACTION = 0.1   # videos held out to report how well each part is learnt
 WINDOW_BATCH = 64    # log-mel windows per step when the audio head is refit alone
+
+
+def read_perception_file(path: str) -> dict:
+    from amuse_cli.models.amuse import read_perception
+    return read_perception(path) or {}
 
 
 def open_set(cfg: dict):
@@ -59,6 +64,31 @@ def load_set(cfg: dict, columns: int, image_size: int) -> dict[str, torch.Tensor
         for k, v in truth.items():
             out[k].append(torch.from_numpy(v))
     return {k: torch.stack(v) for k, v in out.items()}
+
+
+def set_origin(meta_dir: Path) -> dict:
+    """Which generator and seed made the pretraining set (read from one of its meta files)."""
+    first = next(iter(sorted(meta_dir.glob("*.json"))), None)
+    if first is None:
+        return {}
+    meta = read_meta(first)
+    return {"generator": meta.get("generator"), "world": meta.get("world", "classic"),
+            "set_seed": (meta.get("seed") or [None])[0]}
+
+
+def load_performer_set(cfg: dict) -> tuple[torch.Tensor, torch.Tensor, list, torch.Tensor]:
+    """Full-size frames [N, T, 3, H, W] uint8, frame masks, per-frame box truth and indoor labels of
+    every cached video of the pretraining set (the detector and crop network read the cache's frames)."""
+    cache, root = open_set(cfg), Path(cfg["pretrain"]["root"])
+    frames, masks, truth, indoor = [], [], [], []
+    for video_id in sorted(cache.videos):
+        arrays = cache.arrays(video_id)
+        frames.append(torch.from_numpy(np.array(arrays["frames"])))
+        masks.append(torch.from_numpy(np.array(arrays["frame_mask"])))
+        meta = read_meta(root / cfg["data"]["meta"] / f"{video_id}.json")
+        truth.append(box_truth(meta, frames[-1].shape[0], cfg["features"]["audio_window_s"]))
+        indoor.append(float(meta["background"] == "indoor"))
+    return torch.stack(frames), torch.stack(masks), truth, torch.tensor(indoor)
 
 
 @torch.no_grad()
@@ -156,8 +186,7 @@ def pretrain(cfg: dict, out: str | Path, progress: bool = True) -> Path:
     modules = (visual, audio, *heads)
     init_trained_on = None
     if pc["init"]:                                  # continue from an earlier file (e.g. audio refit only)
-        from amuse_cli.models.amuse import read_perception
-        earlier = read_perception(pc["init"])
+        earlier = read_perception_file(pc["init"])
         init_trained_on = earlier.get("trained_on")
         for name, mod in zip(("visual", "audio", "scene_visual", "scene_audio"), modules):
             mod.load_state_dict(earlier[name])
@@ -208,15 +237,30 @@ def pretrain(cfg: dict, out: str | Path, progress: bool = True) -> Path:
     if pc["audio_epochs"]:
         report = {**report, **refit_audio(data, audio, heads[1], p["audio_size"], train_idx, val_idx, pc, seed,
                                           progress, start)}
+    performers = None
+    if pc["detector_epochs"] or pc["crop_epochs"]:
+        from amuse_cli.engine.performers import train_performers
+        from amuse_cli.models.detector import PerformerScene
+        del data                                        # the full-size frames take its place in memory
+        init = PerformerScene(slots=pc["slots"])
+        if pc["init"] and "performers" in (earlier := read_perception_file(pc["init"])):
+            init.load_state_dict(earlier["performers"])
+        performers, found = train_performers(*load_performer_set(cfg), train_idx, val_idx, pc, seed, progress,
+                                             start, model=init)
+        report = {**report, **found}
     state = {"kind": PERCEPTION,
              "config": {"backbone": p["backbone"], "image_size": p["image_size"], "audio_size": p["audio_size"],
-                        "columns": columns, "frames": int(data["frames"].shape[1])},
+                        "columns": columns, "frames": int(cfg["features"]["frames"]),
+                        **({"slots": pc["slots"]} if performers is not None else {})},
              "trained_on": {"root": str(pc["root"]), "videos": len(train_idx), "epochs": pc["epochs"],
                             "audio_epochs": pc["audio_epochs"], "init": pc["init"], "seed": seed,
-                            "seconds": round(time.time() - start, 1), "init_trained_on": init_trained_on},
+                            "seconds": round(time.time() - start, 1), "init_trained_on": init_trained_on,
+                            "detector_epochs": pc["detector_epochs"], "crop_epochs": pc["crop_epochs"],
+                            **set_origin(Path(pc["root"]) / cfg["data"]["meta"])},
              "held_out": report,
              **{name: mod.state_dict() for name, mod in zip(("visual", "audio", "scene_visual", "scene_audio"),
-                                                             modules)}}
+                                                             modules)},
+             **({"performers": performers.state_dict()} if performers is not None else {})}
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     checkpoint.save(state, out)

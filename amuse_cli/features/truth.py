@@ -84,12 +84,31 @@ def frame_times(duration: float, frames: int) -> np.ndarray:
     return (np.arange(frames) + 0.5) * duration / frames
 
 
-def scene_truth(meta: dict, frames: int, columns: int, window_s: float = 1.0) -> dict[str, np.ndarray]:
+def _entity_slots(meta: dict, times: np.ndarray, columns: int, layout: str) -> list[tuple[int, dict, np.ndarray]]:
+    """(slot, source, centre x per frame) of the on-screen performers in `layout`:
+    "slots": performers left to right by mean centre, one per slot (the first `columns`);
+    "columns": the image column of its mean centre, floor(x * C); two in one column (the stage world): the
+    one in front."""
+    from amuse_cli.synth.worlds import performer_boxes
+    placed = [(src, (b[:, 0] + b[:, 2]) / 2) for src, b in performer_boxes(meta, times)]
+    placed.sort(key=lambda p: float(p[1].mean()))
+    if layout == "slots":
+        return [(i, src, xs) for i, (src, xs) in enumerate(placed[:columns])]
+    taken: dict[int, tuple[dict, np.ndarray]] = {}
+    for src, xs in placed:
+        c = min(columns - 1, max(0, int(float(xs.mean()) * columns)))
+        if c not in taken or src.get("stage", {}).get("depth", 0) < taken[c][0].get("stage", {}).get("depth", 0):
+            taken[c] = (src, xs)
+    return [(c, src, xs) for c, (src, xs) in sorted(taken.items())]
+
+
+def scene_truth(meta: dict, frames: int, columns: int, window_s: float = 1.0,
+                layout: str = "columns") -> dict[str, np.ndarray]:
     """Per-frame scene of a synthetic video, laid out as models/scene.py's tokens.
 
-    cols    [C, T, 3 + K]: present, centre x (0..1), seen playing (fraction of the window; mimes
-            too), class one-hot;
-            one performer per column: column = floor(x * C) (the generator keeps them apart);
+    cols    [C, T, 3 + K]: present, centre x (0..1, in that frame), seen playing (fraction of the
+            window; mimes too), class one-hot; per entity of `layout` (_entity_slots: "columns" for the
+            Swin streams' column heads, "slots" for performers found in the frames);
     classes [K, T, 5]: heard (fraction of the window), loudness, onsets, mean pitch, pitched flag;
     glob    [T, 2]: voice-over (fraction of the window), indoor.
     """
@@ -100,23 +119,27 @@ def scene_truth(meta: dict, frames: int, columns: int, window_s: float = 1.0) ->
     cols = np.zeros((columns, frames, len(COL_FEATS) + k_classes), np.float32)
     classes = np.zeros((k_classes, frames, len(CLASS_FEATS)), np.float32)
     glob = np.zeros((frames, len(GLOBAL_FEATS)), np.float32)
+    for c, s, xs in _entity_slots(meta, times, columns, layout):
+        for t, centre in enumerate(times):
+            seen = overlap(s.get("seen_playing", s.get("intervals", [])), centre - window_s / 2,
+                           centre + window_s / 2) / window_s
+            cols[c, t, :3] = (1.0, xs[t], seen)
+            cols[c, t, 3 + index[s["instrument"]]] = 1.0
     for s in meta["sources"]:
         k = index[s["instrument"]]
         loud = ((s["loudness_db"] if s["loudness_db"] is not None else -LOUD_REF_DB) + LOUD_REF_DB) / LOUD_SCALE_DB
+        if not s.get("sounding"):
+            continue
+        onsets = sorted({n["t"] for n in s.get("notes", [])})       # a chord is one onset
         for t, centre in enumerate(times):
             t0, t1 = centre - window_s / 2, centre + window_s / 2
-            active = overlap(s.get("intervals", []), t0, t1) / window_s if s.get("sounding") else 0.0
-            if s.get("visible"):     # what the picture shows: a mime is seen playing, never heard
-                seen = overlap(s.get("seen_playing", s.get("intervals", [])), t0, t1) / window_s
-                c = min(columns - 1, int(s["x"] * columns))
-                cols[c, t, :3] = (1.0, s["x"], seen)
-                cols[c, t, 3 + k] = 1.0
+            active = overlap(s.get("intervals", []), t0, t1) / window_s
             if active > 0:
                 notes = [n for n in s.get("notes", []) if t0 <= n["t"] < t1]
                 heard = classes[k, t]
                 heard[0] = min(1.0, heard[0] + active)
                 heard[1] = max(heard[1], loud)
-                heard[2] += len(notes) / ONSETS_PER_WINDOW
+                heard[2] += sum(t0 <= o < t1 for o in onsets) / ONSETS_PER_WINDOW
                 if s.get("register") is not None and notes:
                     heard[3] = (np.mean([n["pitch"] for n in notes]) - PITCH_REF) / PITCH_SCALE
                     heard[4] = 1.0
@@ -125,3 +148,21 @@ def scene_truth(meta: dict, frames: int, columns: int, window_s: float = 1.0) ->
                              centre + window_s / 2) / window_s
         glob[t, 1] = float(meta["background"] == "indoor")
     return {"cols": cols, "classes": classes, "glob": glob}
+
+
+def box_truth(meta: dict, frames: int, window_s: float = 1.0) -> list[dict]:
+    """Per sampled frame, what a performer detector should find: boxes [n, 4] (x0, y0, x1, y1 in 0..1),
+    class index [n], seen playing [n] (fraction of the window around the frame)."""
+    index = {c: i for i, c in enumerate(INSTRUMENTS)}
+    times = frame_times(meta["duration"], frames)
+    from amuse_cli.synth.worlds import performer_boxes
+    placed = performer_boxes(meta, times)
+    out = []
+    for t, centre in enumerate(times):
+        out.append({
+            "boxes": np.array([b[t] for _, b in placed], np.float32).reshape(-1, 4),
+            "classes": np.array([index[s["instrument"]] for s, _ in placed], np.int64),
+            "playing": np.array([overlap(s.get("seen_playing", s.get("intervals", [])), centre - window_s / 2,
+                                         centre + window_s / 2) / window_s for s, _ in placed], np.float32),
+        })
+    return out

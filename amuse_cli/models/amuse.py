@@ -14,9 +14,11 @@ from amuse_cli.errors import ConfigError
 from amuse_cli.models.adapters import CrossModalAdapter, map_tokens
 from amuse_cli.models.fusion import QuestionGatedFusion
 from amuse_cli.models.inputs import ModelSpec, audio_images, frame_images
-from amuse_cli.models.perception import (AudioSceneHead, VisualSceneHead, head_logits, scene_from_logits,
-                                         stream_maps)
+from amuse_cli.models.detector import PerformerScene
+from amuse_cli.models.perception import (AudioSceneHead, VisualSceneHead, audio_map, audio_scene, head_logits,
+                                         pooled, scene_from_logits, stream_maps)
 from amuse_cli.models.question import QuestionEncoder
+from amuse_cli.models.regions import build_regions, pool_regions
 from amuse_cli.models.reasoner import GroundedReasoner
 from amuse_cli.models.swin import SwinStream, build_swin
 from amuse_cli.models.temporal import RhythmSourceBranches
@@ -109,16 +111,20 @@ class AVQANet(nn.Module):
     def __init__(self, spec: ModelSpec, *, size="base", backbone=None, weights="none", shared=False,
                  image_size=None, audio_size=None, dim=None, adapters="full", rhythm=True, source=True,
                  question_layers=None, temporal_dim=None, question_stages=None, audio=True, visual=True,
-                 gated=True, fusion="gated", columns=4):
+                 gated=True, fusion="gated", columns=4, rois="none"):
         super().__init__()
         if adapters not in ADAPTERS:
             raise ConfigError(f"model.adapters={adapters!r}; use one of {', '.join(ADAPTERS)}")
         if fusion not in FUSIONS:
             raise ConfigError(f"model.fusion={fusion!r}; use one of {', '.join(FUSIONS)}")
         perception = read_perception(weights)
+        self.performers = None
         if perception is not None:
             backbone, image_size, audio_size = (perception["config"][k] for k in ("backbone", "image_size", "audio_size"))
             columns = perception["config"]["columns"]
+            if "performers" in perception and fusion == "grounded":   # performers found in the frames
+                self.performers = PerformerScene(slots=perception["config"]["slots"])
+                columns = perception["config"]["slots"]
         p = preset(size, backbone=backbone, image_size=image_size, audio_size=audio_size, dim=dim,
                    question_layers=question_layers, temporal_dim=temporal_dim, question_stages=question_stages)
         pretrained = str(weights).lower() != "none"
@@ -148,6 +154,7 @@ class AVQANet(nn.Module):
         self.qx = nn.ModuleDict({str(s): nn.ModuleDict({m: CrossModalAdapter(d, p["dim"]) for m, on in
                                                         (("v", visual), ("a", audio)) if on})
                                  for s, d in enumerate(dims) if s >= self.q_from})
+        self.regions = build_regions(rois, perception) if not grounded and visual else None
         kinds = [k for k, on in (("rhythm", rhythm), ("source", source)) if on]
         mods = [m for m, on in (("audio", audio), ("visual", visual)) if on]
         self.stage1 = RhythmSourceBranches(kinds, mods, p["temporal_dim"]) if kinds else None
@@ -158,17 +165,21 @@ class AVQANet(nn.Module):
             branches["audio"] = dims[-1] * 2
         if self.stage1 is not None:
             branches.update({n: p["temporal_dim"] for n in self.stage1.encoders})
+        if self.regions is not None:
+            branches["rois"] = 2 * (5 + self.regions.dim)
         self.grounded = grounded
         if grounded:
             self.scene_visual = VisualSceneHead(dims[-1], columns)
             self.scene_audio = AudioSceneHead(dims[-1] * 2, mels=int(spec.shapes["logmel"][1]))
         if perception is not None:
-            load_perception(self, perception, ("visual", "audio") + (("scene_visual", "scene_audio") if grounded else ()))
+            load_perception(self, perception, ("visual", "audio") + (("scene_visual", "scene_audio") if grounded else ())
+                            + (("performers",) if self.performers is not None else ()))
         if grounded:
             self.fusion = GroundedReasoner(list(spec.words), spec.max_tokens, spec.frames, spec.n_answers, dim=64)
             self.question = None
-            for module in (self.visual, self.audio, self.scene_visual, self.scene_audio):
-                module.requires_grad_(False)  # frozen: the scene is computed once per video
+            for module in (self.visual, self.audio, self.scene_visual, self.scene_audio, self.performers):
+                if module is not None:
+                    module.requires_grad_(False)  # frozen: the scene is computed once per video
         else:
             self.fusion = QuestionGatedFusion(branches, p["dim"], p["dim"], spec.frames, spec.n_answers, gated)
 
@@ -176,8 +187,14 @@ class AVQANet(nn.Module):
     def scene(self, video: dict) -> dict:
         """Per-frame scene of each video (models/scene.py layout) from the streams and scene heads."""
         b, t = video["frame_mask"].shape
-        maps = stream_maps(self.visual, self.audio, video, self.audio_size)
-        return scene_from_logits(*head_logits(self.scene_visual, self.scene_audio, *maps), b, t)
+        if self.performers is None:                       # one performer per image column (classic world)
+            maps = stream_maps(self.visual, self.audio, video, self.audio_size)
+            return scene_from_logits(*head_logits(self.scene_visual, self.scene_audio, *maps), b, t)
+        a, windows = audio_map(self.audio, video, self.audio_size)
+        classes, voice = audio_scene(*self.scene_audio(pooled(a), windows), b, t)
+        found = [self.performers.clip(video["frames"][i], video["frame_mask"][i]) for i in range(b)]
+        glob = torch.stack([voice, torch.stack([f["indoor"] for f in found]).to(voice)], -1)
+        return {"cols": torch.stack([f["cols"] for f in found]).to(voice), "classes": classes, "glob": glob}
 
     def forward(self, batch: dict) -> torch.Tensor:
         if self.grounded:
@@ -217,19 +234,35 @@ class AVQANet(nn.Module):
             feats["audio"] = frame_vectors(self.audio.norm(a), spatial=False).view(b, t, -1)
         if self.stage1 is not None:
             feats.update({k: f[inv] for k, f in self.stage1(video).items()})
+        if self.regions is not None:
+            tokens = batch["regions"] if "regions" in batch else self.regions(video["frames"], video["frame_mask"])[inv]
+            feats["rois"] = pool_regions(tokens)
         return self.fusion(feats, batch["frame_mask"], q)
+
+    @torch.no_grad()
+    def video_inputs(self, video: dict) -> dict:
+        """What a frozen part computes from a video alone, once per video before training
+        (engine.datasets.with_scenes): the grounded head's scene, or the gated model's region tokens."""
+        if self.grounded:
+            return self.scene(video)
+        if self.regions is not None:
+            return {"regions": self.regions(video["frames"], video["frame_mask"])}
+        return {}
 
 
 @register("model", "amuse")
 def amuse(spec: ModelSpec, *, size: str = "base", backbone: str = None, weights: str = "none",
           shared: bool = False, image_size: int = None, audio_size: int = None, dim: int = None,
           adapters: str = "full", rhythm: bool = True, source: bool = True, question_layers: int = None,
-          temporal_dim: int = None, question_stages: int = None, fusion: str = "gated", columns: int = 4):
+          temporal_dim: int = None, question_stages: int = None, fusion: str = "gated", columns: int = 4,
+          rois: str = "none"):
     """Amuse; backbone tiny | swin_v2_t | swin_v2_s | swin_v2_b; weights none | DEFAULT | <file>
     (torchvision weights, or an `amuse pretrain` perception file); question_stages: how many final
     backbone stages get question->visual/audio adapters; fusion gated (the paper's) | grounded
-    (models/reasoner.py, over the scene that the pretrained streams report, `columns` per frame)."""
+    (models/reasoner.py, over the scene that the pretrained streams report, `columns` per frame; with a
+    performer detector in the perception file, the performers it finds); rois: the region branch of the
+    gated fusion, none | performers | torchvision:<detection model>[=<weights>] (models/regions.py)."""
     return AVQANet(spec, size=size, backbone=backbone, weights=weights, shared=shared, image_size=image_size,
                    audio_size=audio_size, dim=dim, adapters=adapters, rhythm=rhythm, source=source,
                    question_layers=question_layers, temporal_dim=temporal_dim, question_stages=question_stages,
-                   fusion=fusion, columns=columns)
+                   fusion=fusion, columns=columns, rois=rois)

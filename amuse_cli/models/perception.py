@@ -89,11 +89,18 @@ def scene_from_logits(col_logits, indoor_logit, class_logits, voice_logit, b: in
     offset = torch.arange(c, device=col.device, dtype=col.dtype).view(1, c, 1)
     cols = torch.cat([torch.sigmoid(col[..., :1]), ((offset + torch.sigmoid(col[..., 1])) / c).unsqueeze(-1),
                       torch.sigmoid(col[..., 2:3]), col[..., 3:].softmax(-1)], -1)
-    cls = class_logits.view(b, t, K, -1).transpose(1, 2)                  # [B, K, T, 5]
+    classes, voice = audio_scene(class_logits, voice_logit, b, t)
+    glob = torch.stack([voice, torch.sigmoid(indoor_logit).view(b, t)], -1)
+    return {"cols": cols, "classes": classes, "glob": glob}
+
+
+def audio_scene(class_logits, voice_logit, b: int, t: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Audio head outputs for B*T windows -> classes [B, K, T, 5] (heard, loudness, onsets, pitch,
+    pitched) and the voice-over probability [B, T]."""
+    cls = class_logits.view(b, t, K, -1).transpose(1, 2)
     classes = torch.stack([torch.sigmoid(cls[..., 0]), cls[..., 1], cls[..., 2], cls[..., 3],
                            torch.sigmoid(cls[..., 4])], -1)
-    glob = torch.stack([torch.sigmoid(voice_logit), torch.sigmoid(indoor_logit)], -1).view(b, t, 2)
-    return {"cols": cols, "classes": classes, "glob": glob}
+    return classes, torch.sigmoid(voice_logit).view(b, t)
 
 
 def _bce(logit, target, w):

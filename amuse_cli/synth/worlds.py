@@ -12,11 +12,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import numpy as np
+
 from amuse_cli.synth import CLASSIC_GENERATOR, GENERATOR
 from amuse_cli.synth.scene import sample_scene
 from amuse_cli.synth.stage_video import render_stage_frames
-from amuse_cli.synth.staging import sample_stage
-from amuse_cli.synth.video import render_frames
+from amuse_cli.synth.staging import sample_stage, screen_boxes
+from amuse_cli.synth.video import SLOT_W, TOP, render_frames
 
 
 @dataclass(frozen=True)
@@ -47,3 +49,15 @@ WORLDS = {w.name: w for w in (
           "template wording (the world of the earlier published figures)"),
 )}
 DEFAULT_WORLD = "stage"
+
+
+def performer_boxes(meta: dict, times) -> list[tuple[dict, np.ndarray]]:
+    """(source, boxes [len(times), 4] as x0, y0, x1, y1 in 0..1 of the frame) of every on-screen performer
+    of a synthetic video of either world: the stage world's sprite boxes through its camera, the classic
+    world's fixed slots."""
+    times = np.atleast_1d(np.asarray(times, float))
+    visible = [s for s in meta["sources"] if s["visible"]]
+    if meta.get("world") == "stage":
+        return list(zip(visible, screen_boxes(meta, times)))
+    return [(s, np.repeat(np.array([[s["x"] - SLOT_W / 2, TOP, s["x"] + SLOT_W / 2, 0.99]]), len(times), 0))
+            for s in visible]
