@@ -28,7 +28,7 @@ from amuse_cli import config
 from amuse_cli.cli import cli
 from amuse_cli.data.annotations import load_annotations
 from amuse_cli.data.vocab import Vocab
-from amuse_cli.engine import datasets
+from amuse_cli.engine import datasets, splits
 from amuse_cli.errors import AmuseError
 from amuse_cli.features.lookup import open_cache
 from amuse_cli.features.settings import cache_dir
@@ -79,7 +79,8 @@ def clip(path: Path, seconds: float, tone_hz: float | None, shade: int) -> Path:
         for p in vs.encode():
             c.mux(p)
         t = np.arange(int(seconds * RATE)) / RATE
-        mono = np.zeros_like(t) if tone_hz is None else 0.3 * np.sin(2 * np.pi * tone_hz * t) * np.exp(-6 * ((t * 2) % 1))
+        mono = np.zeros_like(t) if tone_hz is None else \
+            0.3 * np.sin(2 * np.pi * tone_hz * t) * np.exp(-6 * ((t * 2) % 1))
         audio = np.stack([mono, 0.6 * mono]).astype(np.float32)
         for i in range(0, audio.shape[1], 1024):
             fr = av.AudioFrame.from_ndarray(np.ascontiguousarray(audio[:, i:i + 1024]), format="fltp", layout="stereo")
@@ -245,7 +246,7 @@ def test_v2_trains_on_a_carved_val_and_evaluates_both_test_sets(v2_cache, monkey
     assert (A in val) == (B in val) and (PLAIN in val) == (CUT in val) == (f"{CUT}_flip" in val)
     # the same carve every time, whatever the training seed
     cfg = config.load(REPO / "recipes/music-avqa-v2.yaml", base + ["seed=7"])
-    assert datasets.train_val(cfg)[2]["val_videos"] == carved["val_videos"]
+    assert splits.train_val(cfg)[2]["val_videos"] == carved["val_videos"]
     r = invoke("eval", run)
     assert r.exit_code == 0, r.output
     m = json.loads((run / "metrics-test.json").read_text())
@@ -296,3 +297,23 @@ def test_dry_runs_list_every_problem_at_once(v2_root, tmp_path, monkeypatch):
     for said in ("no feature cache", "train.json: annotation file not found", "model.weights=DEFAULT needs"):
         assert said in r.stderr, said
     assert "Traceback" not in r.output
+
+
+def test_the_carve_is_by_video_seeded_and_independent_of_record_order():
+    rows = [v2_record(f"vid{i:04d}", "Where is the performance?", [], "indoor", "Visual/Location") for i in range(200)]
+    rows += [flip_q(f"vid{i:04d}_flip", "left") for i in range(0, 200, 3)] + [unmatched("vid0001", "vid0150")]
+    from amuse_cli.data.annotations import parse_record
+    records = [parse_record(r, f"train:{i}", f"train record {i}") for i, r in enumerate(rows)]
+    train, val, info = splits.carve_val(records, 0.1, 0)
+    videos = {v for r in records for v in r.videos}
+    assert len(train) + len(val) == len(records) and info["videos"]["val"] >= 0.1 * len(videos)
+    assert info["videos"]["val"] < 0.1 * len(videos) + 3          # whole groups: at most a group over
+    val_videos = {v for r in val for v in r.videos}
+    assert not val_videos & {v for r in train for v in r.videos}  # no video on both sides
+    for i in range(0, 200, 3):
+        assert (f"vid{i:04d}" in val_videos) == (f"vid{i:04d}_flip" in val_videos)
+    assert ("vid0001" in val_videos) == ("vid0150" in val_videos)
+    again = splits.carve_val(list(reversed(records)), 0.1, 0)[2]
+    assert again["val_videos"] == info["val_videos"]               # record order does not matter
+    other = splits.carve_val(records, 0.1, 1)[2]
+    assert other["val_videos"] != info["val_videos"]               # the seed does

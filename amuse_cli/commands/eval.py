@@ -38,7 +38,10 @@ def command(run, overrides, split, annotations, dry_run):
     metrics = evaluate(run, split, annotations, overrides)
     cells = metrics["cells"]
     click.echo(f"{metrics['questions']} questions of {metrics['annotations']} "
-               f"({metrics['release']['label']}; checkpoint {metrics['checkpoint']})")
+               f"({metrics['release']['label']}; trained on {metrics['trained_on']}; "
+               f"checkpoint {metrics['checkpoint']})")
+    if metrics["release"].get("complete") is False:
+        click.echo(f"a part of the released test file: {metrics['release']['evidence']}")
     if metrics["skipped_questions"]:
         click.echo(f"{metrics['skipped_questions']} questions had no video (data.skip_missing) and count as wrong")
     click.echo("  ".join(f"{c} {_pct(cells[c]['acc'])}" for c in COLUMNS))

@@ -15,7 +15,7 @@ from amuse_cli.data.releases import evaluation_header, file_sha256, identify, id
 from amuse_cli.data.taxonomy import ANSWERS
 from amuse_cli.data.vocab import Vocab
 from amuse_cli import distributed
-from amuse_cli.engine import checkpoint, datasets
+from amuse_cli.engine import checkpoint, datasets, splits
 from amuse_cli.engine.batches import autocast, eval_loader, pad_batch, to_device
 from amuse_cli.features.lookup import open_cache
 from amuse_cli.errors import AmuseError
@@ -92,7 +92,7 @@ def _inputs(run: Path, split: str, annotations, overrides):
     cfg, vocab, state, ckpt = load_checkpointed_run(run, overrides=overrides)
     problems = Problems()
     cache = problems.attempt(open_cache, cfg)
-    records = problems.attempt(datasets.load_split, cfg, split, annotations)
+    records = problems.attempt(splits.load_split, cfg, split, annotations)
     skipped = 0
     if cache is not None and records is not None:
         skipped = problems.attempt(datasets.check_videos, cfg, cache, records, split) or 0
@@ -104,7 +104,7 @@ def scored_file(cfg: dict, split: str, annotations) -> Path:
     """The annotation file a split's questions come from (val carved from train: the train file)."""
     if annotations:
         return Path(annotations)
-    return datasets.split_file(cfg, "train" if split == "val" and datasets.carves_val(cfg) else split)
+    return splits.split_file(cfg, "train" if split == "val" and splits.carves_val(cfg) else split)
 
 
 def trained_on(cfg: dict) -> str:
@@ -161,7 +161,7 @@ def evaluate(run: str | Path, split: str = "test", annotations: str | None = Non
     header = evaluation_header(path, records, [r["correct"] for r in rows], release, sha)
     metrics = {"split": split, **header, "trained_on": trained_on(cfg), "trained_on_file": cfg["data"]["train"],
                "checkpoint": str(ckpt), "epoch": state.get("epoch"), "skipped_questions": skipped, "cells": cells}
-    if split == "val" and annotations is None and datasets.carves_val(cfg):
+    if split == "val" and annotations is None and splits.carves_val(cfg):
         metrics["val_split"] = "carved from the train file by video (the run's val-split.json)"
     if ctx.main:
         write_jsonl(run / f"predictions-{split}.jsonl", rows)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from amuse_cli import registry
 from amuse_cli.data.vocab import Vocab
-from amuse_cli.engine import datasets
+from amuse_cli.engine import datasets, splits
 from amuse_cli.engine.batches import autocast
 from amuse_cli.errors import AmuseError
 from amuse_cli.features.lookup import FeatureCache, open_cache
@@ -88,11 +88,11 @@ def training_inputs(cfg: dict, device, *, test: bool = False, model: bool = Fals
     problems.attempt(autocast, cfg["train"]["precision"], device)
     problems.attempt(check_source_labels, cfg)
     cache = problems.attempt(open_cache, cfg)
-    splits = problems.attempt(datasets.train_val, cfg)
-    train, val, carved = splits if splits else (None, None, None)
+    parts = problems.attempt(splits.train_val, cfg)
+    train, val, carved = parts if parts else (None, None, None)
     named = {"train": train, "val": val}
     if test:
-        named["test"] = problems.attempt(datasets.load_split, cfg, "test")
+        named["test"] = problems.attempt(splits.load_split, cfg, "test")
     if cache is not None:
         for split, recs in named.items():
             if recs is not None:
