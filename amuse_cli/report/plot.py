@@ -166,9 +166,8 @@ def _table_tag(table: dict) -> str:
 
 
 def _caption(bench: str, split: str, rows: list[dict], published, levels: list[Series], ci: bool) -> str:
-    questions = rows[0]["cells"]["Avg"]["n"]
-    text = f"Accuracy (%) per question type, {split} split of {ref.describe(bench)}, {questions:,} questions"
-    text += files_caption(rows) + "."
+    text = f"Accuracy (%) per question type, {split} split of {ref.describe(bench)}"
+    text += (files_caption(rows) or f", {rows[0]['cells']['Avg']['n']:,} questions") + "."
     if ci:
         text += " Error bars: 95% bootstrap interval (questions resampled)."
     elif any(r["seeds"] > 1 for r in rows):
@@ -296,7 +295,7 @@ def draw(chart: Chart):
         labels = [s.label for s in chart.runs + chart.published + chart.levels]
         key.legend([drawn[label] for label in labels], labels, loc="center left", frameon=False, handlelength=1.6, borderaxespad=0.0,
                    labelspacing=0.35)
-        fig.text(0.0, -0.01, "\n".join(textwrap.wrap(chart.caption, 92)), ha="left", va="top",
+        fig.text(0.0, -0.01, "\n".join(textwrap.wrap(chart.caption, 92, break_on_hyphens=False)), ha="left", va="top",
                  fontsize=FONT_PT - 1.5, transform=fig.transFigure)
     return fig
 
