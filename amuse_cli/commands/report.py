@@ -15,8 +15,9 @@ from amuse_cli.report.writers import WRITERS
 @click.option("--reference", type=click.Choice(CHOICES), default="auto",
               show_default=True,
               help="Add published MUSIC-AVQA rows beside runs evaluated on that dataset.")
-@click.option("--by", type=click.Choice(["type", "template", "answer"]), default="type", show_default=True,
-              help="answer: also writes <run>/report/confusion-<split>-<type>.csv.")
+@click.option("--by", type=click.Choice(["type", "template", "answer", "wording"]), default="type",
+              show_default=True, help="answer: also writes <run>/report/confusion-<split>-<type>.csv; "
+              "wording: template / seen / unseen rephrasings (synth --wording mixed).")
 @click.option("--plot", type=click.Path(dir_okay=False),
               help="Bar chart per benchmark: .png, or .pdf/.svg (vector) for a paper (needs matplotlib).")
 @click.option("--plot-published", metavar="TABLE[:METHOD],...",

@@ -171,7 +171,7 @@ def spec(cfg: dict, shapes: dict, vocab: Vocab) -> ModelSpec:
     """What a model is built for: the cached arrays' shapes (`cache.shapes`, or `array_shapes(settings)`
     where no cache exists, as in `amuse predict`), the vocabulary and the answer set."""
     return ModelSpec(shapes=shapes, vocab_size=len(vocab), max_tokens=cfg["data"]["max_tokens"],
-                     n_answers=len(ANSWERS), n_templates=len(TEMPLATE_IDS), words=tuple(vocab.words))
+                     n_answers=len(ANSWERS), n_templates=len(TEMPLATE_IDS), words=tuple(vocab.words), vocab=vocab)
 
 
 class AVQADataset(Dataset):
@@ -221,6 +221,7 @@ class AVQADataset(Dataset):
                 continue
             item[k] = torch.from_numpy(v.astype(np.float32) if k in FLOAT32 else v)
         item["question"] = torch.tensor(self.vocab.encode(rec.tokens, self.max_tokens), dtype=torch.int64)
+        item["pieces"] = torch.tensor(self.vocab.encode_pieces(rec.tokens, self.max_tokens), dtype=torch.int64)
         item["answer"] = torch.tensor(ANSWER_IDS[rec.answer], dtype=torch.int64)
         item["template"] = torch.tensor(TEMPLATE_IDS.get(rec.template, -1), dtype=torch.int64)
         item["index"] = torch.tensor(index, dtype=torch.int64)

@@ -72,23 +72,26 @@ class Predictor:
         heard = self.video(audio.path, audio.flip)
         return {**arrays, **{k: heard[k] for k in datasets.AUDIO_ARRAYS if k in heard}}
 
-    def tokens(self, question: str) -> tuple[list[int], int]:
-        """Word ids (unknown words -> <unk>, with a warning) and the matching template or -1."""
+    def tokens(self, question: str) -> tuple[list[int], list[list[int]], int]:
+        """Word ids (unknown words -> <unk>, with a warning), their pieces and the matching template or -1."""
         words = question_words(question.strip(), ())
         fixed = [next((c for c in (w, w.lower(), w.capitalize()) if c in self.vocab.index), w) for w in words]
         unknown = self.vocab.unknown(fixed)
         if unknown:
-            self.warn(f"warning: {', '.join(unknown)} not in the run's vocabulary: read as <unk>")
-        return self.vocab.encode(fixed, self.cfg["data"]["max_tokens"]), match_template(words)
+            how = "read by their pieces" if self.cfg["model"].get("question") == "pieces" else "read as <unk>"
+            self.warn(f"warning: {', '.join(unknown)} not in the run's vocabulary: {how}")
+        length = self.cfg["data"]["max_tokens"]
+        return self.vocab.encode(fixed, length), self.vocab.encode_pieces(fixed, length), match_template(words)
 
     @torch.inference_mode()
     def answer(self, video: str | Path, question: str, flip: bool = False,
                audio: VideoSource | None = None) -> list[tuple[str, float]]:
         """Top answers for one question about `video` (heard through `audio`'s sound when given)."""
         arrays = self.media(VideoSource(Path(video), flip), audio)
-        ids, template = self.tokens(question)
+        ids, pieces, template = self.tokens(question)
         batch = {k: torch.from_numpy(v.astype("float32") if k == "logmel" else v)[None] for k, v in arrays.items()}
-        batch.update(question=torch.tensor([ids]), template=torch.tensor([template]), index=torch.tensor([0]),
+        batch.update(question=torch.tensor([ids]), pieces=torch.tensor([pieces]),
+                     template=torch.tensor([template]), index=torch.tensor([0]),
                      answer=torch.tensor([0]), video=torch.tensor([0]))
         p, k = self.model(batch).float().softmax(-1)[0].topk(TOP_K)
         return [(ANSWERS[i], float(q)) for i, q in zip(k.tolist(), p.tolist())]

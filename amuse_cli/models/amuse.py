@@ -17,7 +17,7 @@ from amuse_cli.models.inputs import ModelSpec, audio_images, frame_images
 from amuse_cli.models.detector import PerformerScene
 from amuse_cli.models.perception import (AudioSceneHead, VisualSceneHead, audio_map, audio_scene, head_logits,
                                          pooled, scene_from_logits, stream_maps)
-from amuse_cli.models.question import QuestionEncoder
+from amuse_cli.models.question import QuestionEncoder, piece_count
 from amuse_cli.models.regions import build_regions, pool_regions
 from amuse_cli.models.reasoner import GroundedReasoner
 from amuse_cli.models.swin import SwinStream, build_swin
@@ -111,7 +111,7 @@ class AVQANet(nn.Module):
     def __init__(self, spec: ModelSpec, *, size="base", backbone=None, weights="none", shared=False,
                  image_size=None, audio_size=None, dim=None, adapters="full", rhythm=True, source=True,
                  question_layers=None, temporal_dim=None, question_stages=None, audio=True, visual=True,
-                 gated=True, fusion="gated", columns=4, rois="none"):
+                 gated=True, fusion="gated", columns=4, question="words", rois="none"):
         super().__init__()
         if adapters not in ADAPTERS:
             raise ConfigError(f"model.adapters={adapters!r}; use one of {', '.join(ADAPTERS)}")
@@ -135,7 +135,8 @@ class AVQANet(nn.Module):
         if perception is not None:
             weights = "none"  # the streams' weights come from the perception file below
         self.adapters, self.frames = adapters, spec.frames
-        self.question = QuestionEncoder(spec.vocab_size, spec.max_tokens, p["dim"], p["question_layers"])
+        self.question = QuestionEncoder(spec.vocab_size, spec.max_tokens, p["dim"], p["question_layers"],
+                                        n_pieces=piece_count(question, spec.vocab))
         self.visual = SwinStream(build_swin(p["backbone"], weights), p["image_size"], pretrained) if visual else None
         self.audio = None
         if audio:
@@ -175,7 +176,8 @@ class AVQANet(nn.Module):
             load_perception(self, perception, ("visual", "audio") + (("scene_visual", "scene_audio") if grounded else ())
                             + (("performers",) if self.performers is not None else ()))
         if grounded:
-            self.fusion = GroundedReasoner(list(spec.words), spec.max_tokens, spec.frames, spec.n_answers, dim=64)
+            self.fusion = GroundedReasoner(list(spec.words), spec.max_tokens, spec.frames, spec.n_answers, dim=64,
+                                           question=question, vocab=spec.vocab)
             self.question = None
             for module in (self.visual, self.audio, self.scene_visual, self.scene_audio, self.performers):
                 if module is not None:
@@ -203,9 +205,9 @@ class AVQANet(nn.Module):
             else:
                 video, inv = unique_videos(batch)
                 scene = {k: v[inv] for k, v in self.scene(video).items()}
-            return self.fusion(batch["question"], scene["cols"], scene["classes"], scene["glob"])
+            return self.fusion(batch["question"], scene["cols"], scene["classes"], scene["glob"], batch.get("pieces"))
         b, t = batch["frame_mask"].shape
-        qt, qpad, q = self.question(batch["question"])
+        qt, qpad, q = self.question(batch["question"], batch.get("pieces"))
         video, inv = unique_videos(batch)
         per_question = False  # maps hold one row per video until a question adapter needs them per question
 
@@ -255,14 +257,16 @@ def amuse(spec: ModelSpec, *, size: str = "base", backbone: str = None, weights:
           shared: bool = False, image_size: int = None, audio_size: int = None, dim: int = None,
           adapters: str = "full", rhythm: bool = True, source: bool = True, question_layers: int = None,
           temporal_dim: int = None, question_stages: int = None, fusion: str = "gated", columns: int = 4,
-          rois: str = "none"):
+          rois: str = "none", question: str = "words"):
     """Amuse; backbone tiny | swin_v2_t | swin_v2_s | swin_v2_b; weights none | DEFAULT | <file>
     (torchvision weights, or an `amuse pretrain` perception file); question_stages: how many final
     backbone stages get question->visual/audio adapters; fusion gated (the paper's) | grounded
     (models/reasoner.py, over the scene that the pretrained streams report, `columns` per frame; with a
     performer detector in the perception file, the performers it finds); rois: the region branch of the
-    gated fusion, none | performers | torchvision:<detection model>[=<weights>] (models/regions.py)."""
+    gated fusion, none | performers | torchvision:<detection model>[=<weights>] (models/regions.py);
+    question: words (word ids, an unknown word is <unk>) | pieces (character n-grams too, so words
+    training never showed are read: models/pieces.py)."""
     return AVQANet(spec, size=size, backbone=backbone, weights=weights, shared=shared, image_size=image_size,
                    audio_size=audio_size, dim=dim, adapters=adapters, rhythm=rhythm, source=source,
                    question_layers=question_layers, temporal_dim=temporal_dim, question_stages=question_stages,
-                   fusion=fusion, columns=columns, rois=rois)
+                   fusion=fusion, columns=columns, question=question, rois=rois)

@@ -16,6 +16,7 @@ class ModelSpec:
     n_answers: int
     n_templates: int
     words: tuple = ()       # the vocabulary, id order (the grounded head binds instrument/position words)
+    vocab: object = None    # data.vocab.Vocab: reads any word by its pieces (model.question: pieces)
 
     @property
     def frames(self) -> int:

@@ -7,7 +7,9 @@ heard, and one performer per image column as seen) and the question acts on them
 
 - grounding: a word that names an instrument class receives that class entity's state; a
   position word (left / middle / right) the state of the performers in that third; leftest /
-  rightest the outermost performer. A question transformer then mixes the words.
+  rightest the outermost performer. A question transformer then mixes the words. Which word names
+  what: with `question="pieces"` a soft link by the similarity of the word's pieces to the name's
+  (models/pieces.py: "violins" or a misspelling still links), with "words" exact word tables.
 - named slots: the first and second named instrument and position are read out *in question
   order*, with their raw facts and their difference, so "first louder than second" is one sign.
 - pointers: every class entity and every column scores itself against the question (and against
@@ -26,6 +28,9 @@ from torch import nn
 from torch.nn import functional as F
 
 from amuse_cli.data.taxonomy import ANSWER_IDS, INSTRUMENTS, NUMBERS
+from amuse_cli.errors import ConfigError
+from amuse_cli.models.pieces import NameLinks, PieceEmbedding, nth_linked
+from amuse_cli.models.question import QUESTIONS
 from amuse_cli.models.scene import THIRDS, rbf, soft_extreme, summarise, thirds
 
 CLASS_SCALARS = ("k_offscreen", "k_peak", "k_frac", "k_entry", "k_exit", "k_loud", "k_rate", "k_pitch", "k_pitched",
@@ -38,6 +43,7 @@ COL_SCALARS = ("c_present", "c_x", "c_peak", "c_heard", "c_sound", "c_frac", "c_
                "c_from_loudest", "c_from_lowest")
 GLOBAL_COUNTS = ("g_heard", "g_visible", "g_sounding", "g_visible_classes", "g_offscreen", "g_sources")
 EXTREMES = ("leftest", "rightest")
+NAMES = INSTRUMENTS + THIRDS + EXTREMES     # what a question word can link to, in this order
 RANKS = torch.arange(0, 5).float()          # rank / count bumps 0..4
 DELTAS = torch.arange(-2, 3).float()        # rank differences -2..2
 COUNTS = torch.arange(0, 7).float()
@@ -56,33 +62,28 @@ def word_table(words, names) -> torch.Tensor:
     return torch.tensor([index.get(w, -1) for w in words], dtype=torch.long)
 
 
+def table_links(table_ids: torch.Tensor, n_names: int) -> torch.Tensor:
+    """Word-table entries [B, L] (-1: names nothing) as one-hot links [B, L, n_names]."""
+    return F.one_hot(table_ids.clamp(min=0), n_names).float() * (table_ids >= 0).unsqueeze(-1).float()
+
+
 def nth_named(table_ids: torch.Tensor, n_names: int, nth: int) -> tuple[torch.Tensor, torch.Tensor]:
     """(one-hot [B, n_names] of the nth named entity in the question, its token position [B] or -1)."""
-    named = table_ids >= 0
-    order = named.long().cumsum(1) * named                            # 1, 2, ... at named words
-    hit = order == nth + 1
-    pos = torch.where(hit.any(1), hit.float().argmax(1), torch.full_like(hit[:, 0], -1, dtype=torch.long))
-    which = (table_ids * hit).sum(1)
-    onehot = F.one_hot(which.clamp(min=0), n_names).float() * hit.any(1, keepdim=True).float()
-    return onehot, pos
-
-
-def at(h: torch.Tensor, pos: torch.Tensor) -> torch.Tensor:
-    """Hidden state [B, D] at token position pos [B] (zeros where pos is -1)."""
-    got = h.gather(1, pos.clamp(min=0)[:, None, None].expand(-1, 1, h.shape[-1])).squeeze(1)
-    return got * (pos >= 0).float().unsqueeze(-1)
+    which, weight = nth_linked(table_links(table_ids, n_names), nth)
+    return which, torch.where(weight.amax(1) > 0, weight.argmax(1), torch.full_like(weight[:, 0], -1).long())
 
 
 class GroundedReasoner(nn.Module):
-    """Question ids + scene (cols, classes, glob) -> logits over the 42 answers."""
+    """Question (word ids, and piece ids when read by pieces) + scene (cols, classes, glob) -> logits
+    over the 42 answers. `vocab` (data/vocab.py) is needed by `question="pieces"`."""
 
     def __init__(self, words: list[str], max_tokens: int, frames: int, n_answers: int, dim: int = 64,
-                 layers: int = 2, heads: int = 4):
+                 layers: int = 2, heads: int = 4, question: str = "words", vocab=None):
         super().__init__()
+        if question not in QUESTIONS:
+            raise ConfigError(f"model.question={question!r}; use one of {', '.join(QUESTIONS)}")
         k = len(INSTRUMENTS)
-        self.register_buffer("word_class", word_table(words, INSTRUMENTS), persistent=False)
-        self.register_buffer("word_third", word_table(words, THIRDS), persistent=False)
-        self.register_buffer("word_extreme", word_table(words, EXTREMES), persistent=False)
+        self.reads = question
         for name, values in (("ranks", RANKS), ("deltas", DELTAS), ("counts", COUNTS)):
             self.register_buffer(name, values, persistent=False)
         yes_no = torch.zeros(2, n_answers)
@@ -95,7 +96,14 @@ class GroundedReasoner(nn.Module):
         self.third_emb = nn.Linear(3, dim, bias=False)
         self.class_in = mlp(kf, dim * 2, dim)
         self.col_in = mlp(cf, dim * 2, dim)
-        self.embed = nn.Embedding(len(words), dim, padding_idx=0)
+        if question == "words":
+            for name, names in (("word_class", INSTRUMENTS), ("word_third", THIRDS), ("word_extreme", EXTREMES)):
+                self.register_buffer(name, word_table(words, names), persistent=False)
+            self.embed = nn.Embedding(len(words), dim, padding_idx=0)
+        else:
+            self.tokens = PieceEmbedding(len(vocab.words), len(vocab.pieces), dim)
+            self.links = NameLinks(dim)
+            self.register_buffer("name_pieces", torch.tensor(vocab.encode_pieces(list(NAMES))), persistent=False)
         self.pos = nn.Parameter(torch.zeros(1, max_tokens, dim))
         self.bind = nn.Linear(dim, dim)
         layer = nn.TransformerEncoderLayer(dim, heads, dim * 2, dropout=0.0, batch_first=True, norm_first=True)
@@ -142,7 +150,22 @@ class GroundedReasoner(nn.Module):
         heard = torch.sigmoid(self.heard_scale[:, None] * heard + self.heard_shift[:, None])
         return torch.cat([heard.unsqueeze(-1), classes[..., 1:]], -1)
 
-    def forward(self, ids: torch.Tensor, cols: torch.Tensor, classes: torch.Tensor, glob: torch.Tensor):
+    def read(self, ids: torch.Tensor, pieces: torch.Tensor | None, pad: torch.Tensor):
+        """(token vectors [B, L, D], links [B, L, len(NAMES)]): which name each word refers to."""
+        if self.reads == "words":
+            links = torch.cat([table_links(self.word_class[ids], len(INSTRUMENTS)),
+                               table_links(self.word_third[ids], len(THIRDS)),
+                               table_links(self.word_extreme[ids], len(EXTREMES))], -1)
+            return self.embed(ids), links
+        if pieces is None:
+            raise ConfigError("model.question=pieces reads the batch's `pieces` (engine/datasets.py); this "
+                              "batch has none")
+        x, by_pieces = self.tokens(ids, pieces)
+        names = self.tokens.pieces(self.name_pieces, dropout=False)
+        return x, self.links(by_pieces, names, pad)
+
+    def forward(self, ids: torch.Tensor, cols: torch.Tensor, classes: torch.Tensor, glob: torch.Tensor,
+                pieces: torch.Tensor | None = None):
         s = summarise(cols, self.calibrated(classes), glob)
         kf, cf, ek, ec = self.entities(s)
         present = s["c_present"]
@@ -152,32 +175,30 @@ class GroundedReasoner(nn.Module):
                              present * torch.exp(-3 * s["c_right_of"])], -1)
         view_outer = outer / outer.sum(1, keepdim=True).clamp(min=1e-4)
 
-        # grounding: named words receive their entity's state
-        wc, wt, we = self.word_class[ids], self.word_third[ids], self.word_extreme[ids]
-        bound = (ek.gather(1, wc.clamp(min=0)[..., None].expand(-1, -1, ek.shape[-1])) * (wc >= 0).unsqueeze(-1)
-                 + (torch.einsum("bct,bcd->btd", view_third, ec).gather(
-                     1, wt.clamp(min=0)[..., None].expand(-1, -1, ec.shape[-1])) * (wt >= 0).unsqueeze(-1))
-                 + (torch.einsum("bce,bcd->bed", view_outer, ec).gather(
-                     1, we.clamp(min=0)[..., None].expand(-1, -1, ec.shape[-1])) * (we >= 0).unsqueeze(-1)))
+        # grounding: named words receive their entity's state (in proportion to their links)
         pad = ids == 0
         pad = pad & ~pad.all(1, keepdim=True)
-        x = self.embed(ids) + self.pos[:, : ids.shape[1]] + self.bind(bound)
+        x, links = self.read(ids, pieces, pad)
+        lc, lt, le = links.split([len(INSTRUMENTS), len(THIRDS), len(EXTREMES)], -1)
+        bound = (torch.einsum("blk,bkd->bld", lc, ek)
+                 + torch.einsum("blt,btd->bld", lt, torch.einsum("bct,bcd->btd", view_third, ec))
+                 + torch.einsum("ble,bed->bld", le, torch.einsum("bce,bcd->bed", view_outer, ec)))
+        x = x + self.pos[:, : ids.shape[1]] + self.bind(bound)
         h = self.norm(self.words(x, src_key_padding_mask=pad))
         keep = (~pad).unsqueeze(-1).float()
         q = (h * keep).sum(1) / keep.sum(1).clamp(min=1.0)
 
         # named slots in question order
-        a1, a1_pos = nth_named(wc, len(INSTRUMENTS), 0)
-        a2, a2_pos = nth_named(wc, len(INSTRUMENTS), 1)
-        p1, p1_pos = nth_named(wt, 3, 0)
-        p2, p2_pos = nth_named(wt, 3, 1)
+        (a1, a1_at), (a2, a2_at) = nth_linked(lc, 0), nth_linked(lc, 1)
+        (p1, p1_at), (p2, p2_at) = nth_linked(lt, 0), nth_linked(lt, 1)
         kf1, kf2 = torch.einsum("bk,bkf->bf", a1, kf), torch.einsum("bk,bkf->bf", a2, kf)
         w1 = torch.einsum("bct,bt->bc", view_third, p1)
         w2 = torch.einsum("bct,bt->bc", view_third, p2)
         cf1, cf2 = torch.einsum("bc,bcf->bf", w1, cf), torch.einsum("bc,bcf->bf", w2, cf)
         g = torch.cat([torch.stack([s[n] for n in GLOBAL_COUNTS], -1)]
                       + [rbf(s[n], self.counts) for n in GLOBAL_COUNTS] + [s["g_voice"][:, None], s["g_indoor"][:, None]], -1)
-        head_in = torch.cat([q, at(h, a1_pos), at(h, a2_pos), at(h, p1_pos), at(h, p2_pos),
+        slots = [torch.einsum("bl,bld->bd", w, h) for w in (a1_at, a2_at, p1_at, p2_at)]
+        head_in = torch.cat([q, *slots,
                              self.raw_k(kf1), self.raw_k(kf2), self.raw_k(kf1 - kf2),
                              self.raw_c(cf1), self.raw_c(cf2), self.raw_c(cf1 - cf2), g], -1)
         logits = self.head(head_in)
@@ -199,7 +220,7 @@ class GroundedReasoner(nn.Module):
                             (heard * a1_heard.unsqueeze(1)).mean(-1, keepdim=True),
                             rbf(dk_rank, self.deltas),
                             (s["k_entry"] - (a1 * s["k_entry"]).sum(-1, keepdim=True)).unsqueeze(-1),
-                            (a1.sum(-1, keepdim=True) > 0).float().unsqueeze(-1).expand(-1, a1.shape[1], 1)], -1)
+                            a1.sum(-1, keepdim=True).clamp(max=1).unsqueeze(-1).expand(-1, a1.shape[1], 1)], -1)
         out_k = self.class_score(torch.cat([ek, pair_k, qk.expand(-1, ek.shape[1], -1)], -1))
         fk = torch.cat([kf, pair_k], -1)
         out_k = out_k + torch.einsum("bkf,bof->bko", fk, self.select_k(q).view(len(q), 2, -1))

@@ -215,6 +215,26 @@ def template_report(groups) -> Report:
     return Report([table], {"runs": rows})
 
 
+def wording_report(groups) -> Report:
+    """Accuracy per wording (template / seen / unseen rephrasing / free text) and the unseen-minus-
+    template gap per run, then per template and wording."""
+    rows = [tables.wording_row(g) for g in groups]
+    kinds = [k for k in tables.WORDINGS if any(k in r["wordings"] for r in rows)]
+    split = rows[0]["split"]
+    table = Table(f"Accuracy (%) per wording, {split} split", ["Run", *kinds, "unseen - template"])
+    for r in rows:
+        w = r["wordings"]
+        gap = round(w["unseen"]["acc"] - w["template"]["acc"], 2) if "unseen" in w and "template" in w else None
+        table.add("run", [r["name"], *(w.get(k) for k in kinds), gap])
+    table.add("footer", ["Questions", *(rows[0]["wordings"].get(k, {}).get("n", 0) for k in kinds), ""])
+    per = Table(f"Accuracy (%) per template and wording, {split} split",
+                ["Template", *(f"{k} ({r['name']})" if len(rows) > 1 else k for r in rows for k in kinds)])
+    order = dict.fromkeys(t for r in rows for t in r["templates"])
+    for t in sorted(order, key=lambda t: tables.TEMPLATE_IDS.get(t, 99)):
+        per.add("run", [t, *(r["templates"].get(t, {}).get(k) for r in rows for k in kinds)])
+    return Report([table, per], {"runs": rows})
+
+
 def confusion_csv(labels: list[str], matrix: list[list[int]]) -> str:
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
@@ -249,6 +269,8 @@ def make_report(groups, by: str = "type", reference: str = "none", ci: bool = Fa
         report = template_report(groups)
     elif by == "answer":
         report = answer_report(groups)
+    elif by == "wording":
+        report = wording_report(groups)
     else:
         return type_report(groups, reference, ci)
     if reference != "none" or ci:

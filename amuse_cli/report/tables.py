@@ -10,6 +10,8 @@ import numpy as np
 
 from amuse_cli.data.taxonomy import (ANSWERS, COLUMNS, TEMPLATE_IDS, TEMPLATES, TYPES, group_column,
                                      normalize_template, type_column)
+from amuse_cli.data.wordings import KINDS as WORDINGS
+from amuse_cli.data.wordings import TEMPLATE as TEMPLATE_WORDING
 from amuse_cli.errors import AmuseError
 from amuse_cli.data.metrics import accuracy_cells, cells_from_predictions
 
@@ -197,6 +199,35 @@ def template_row(runs) -> dict:
             cell["std"] = None if std is None else round(std, 2)
         templates[t] = cell
     return {"name": row_name(runs), "split": runs[0].split, "seeds": len(runs), "templates": templates}
+
+
+def wording_row(runs) -> dict:
+    """Accuracy per wording (template, seen or unseen rephrasing, free text: data/wordings.py), in all
+    and per template, mean (and std) over seeds: {"wordings": {kind: cell}, "templates": {t: {kind: cell}}}."""
+    _same_questions(runs)
+    per_run = []
+    for run in runs:
+        counts: dict[tuple, list] = {}
+        for p in run.predictions:
+            kind = p.get("wording") or TEMPLATE_WORDING      # files written before wordings existed
+            for key in ((kind,), (template_of(p), kind)):
+                c = counts.setdefault(key, [0, 0])
+                c[0] += p["prediction"] == p["answer"]
+                c[1] += 1
+        per_run.append(counts)
+
+    def cell(key) -> dict:
+        mean, std = _mean_std([100.0 * c[key][0] / c[key][1] for c in per_run])
+        out = {"acc": round(mean, 2), "n": per_run[0][key][1]}
+        if len(runs) > 1:
+            out["std"] = None if std is None else round(std, 2)
+        return out
+
+    templates: dict[str, dict] = {}
+    for key in sorted((k for k in per_run[0] if len(k) == 2), key=lambda k: (TEMPLATE_IDS.get(k[0], 99), k[1])):
+        templates.setdefault(key[0], {})[key[1]] = cell(key)
+    return {"name": row_name(runs), "split": runs[0].split, "seeds": len(runs),
+            "wordings": {k: cell((k,)) for k in WORDINGS if (k,) in per_run[0]}, "templates": templates}
 
 
 NO_VIDEO = "(no video)"     # the prediction of a question skipped for its missing video
