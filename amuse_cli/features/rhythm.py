@@ -11,8 +11,12 @@ Estimating each short segment's tempo on its own often lands on different metric
 - one Viterbi path over the clip picks every segment's tempo bin: salience times a log-normal prior
   around 120 BPM (librosa's), how well neighbouring tempograms match when slid by the path's step on
   the log-BPM axis (a tempo change moves every periodicity by the same factor, so the same metrical
-  level is followed across a change, up to x2.2), and a fixed cost per change, so one odd segment of a
-  sustained instrument does not jump an octave;
+  level is followed across a change, up to x2.2), a cost per change and more for an octave switch;
+- the clip as a whole sets how far a single segment is trusted: a segment speaks in proportion to how
+  periodic it is (its tempogram's peak against the clip's most periodic segment), and the costs of a
+  change and of an octave switch grow with how unlike each other neighbouring segments are at their
+  best alignment (dotted, syncopated, tied or sparse melodies), so an octave flip needs strong evidence
+  on both sides where the music is irregular, while clean pieces keep their near-octave changes;
 - a segment next to a change of the path may hold the change itself: local tempograms over the
   segment say where it turns from one tempo to the other, and the segment takes the time-weighted
   mean of the two, as its truth does.
@@ -34,6 +38,8 @@ FOURIER = "hann"               # tempogram = autocorrelation x Hann-windowed Fou
 MAX_RATIO_OCTAVES = 1.15       # largest tempo change between neighbouring segments (x2.2)
 STAY_BINS = 1                  # steps of <= 1 bin (~2 %) are the same tempo
 CHANGE_COST = 1.5              # log-score cost of one tempo change on the path
+OCTAVE_COST, OCTAVE_WIDTH = 2.0, 0.06   # more for a step within ~0.06 octave of x2 or x0.5 (Gaussian)
+IRREGULAR_GAIN = 10.0, 30.0    # change and octave costs x (1 + gain x the clip's irregularity)
 SALIENCE_WEIGHT, SALIENCE_FLOOR = 1.0, 0.05   # log(salience x prior + floor) per segment
 MATCH_WEIGHT, MATCH_FLOOR = 3.0, 1e-3         # log(cosine of neighbours' tempograms at the path's step)
 SPLIT_WINDOW_S, SPLIT_STEP_S = 2.0, 0.25   # local tempograms that locate a change inside a segment
@@ -227,7 +233,9 @@ def tempo_path(curves: list[np.ndarray]) -> np.ndarray:
     by the same factor, so the same metrical level is followed across a change), how alike the
     neighbours' metrical profiles are at the path's two tempi (level_profiles: a near-double change
     keeps the profile, while staying put across it compares a slow part's eighths with a fast part's
-    beat), and a fixed cost per change: one segment alone does not jump a metrical level.
+    beat), a cost per change and more for an octave switch: one segment alone does not jump a level.
+    Each segment's evidence is weighted by its confidence, and the costs by the clip's irregularity
+    (clip_weights).
     """
     n = len(TEMPO_GRID)
     limit = int(MAX_RATIO_OCTAVES * BINS_PER_OCTAVE)
@@ -235,27 +243,47 @@ def tempo_path(curves: list[np.ndarray]) -> np.ndarray:
     q = np.arange(n)
     step = q[None, :] - q[:, None]                        # [from p, to q]: q - p
     reach = np.abs(step) <= limit
-    change_cost = np.where(np.abs(step) > STAY_BINS, CHANGE_COST, 0.0)
-    def emission(c):
+    shifts = [shift_scores(a, b) for a, b in zip(curves[:-1], curves[1:])]
+    confidence, irregular = clip_weights(curves, shifts)
+    octave = np.exp(-0.5 * ((np.abs(step) / BINS_PER_OCTAVE - 1) / OCTAVE_WIDTH) ** 2)
+    change_cost = np.where(np.abs(step) > STAY_BINS, CHANGE_COST * (1 + IRREGULAR_GAIN[0] * irregular), 0.0)
+    change_cost = change_cost + OCTAVE_COST * (1 + IRREGULAR_GAIN[1] * irregular) * octave
+
+    def emission(k):
+        c = curves[k]
         c = c / c.max() if c.max() > 0 else np.ones(n)
-        return SALIENCE_WEIGHT * np.log(c * prior + SALIENCE_FLOOR)
-    score = emission(curves[0])
+        return confidence[k] * SALIENCE_WEIGHT * np.log(c * prior + SALIENCE_FLOOR)
+    score = emission(0)
     back = []
     for k in range(1, len(curves)):
-        shifts = shift_scores(curves[k - 1], curves[k])
-        match = MATCH_WEIGHT * np.log(np.clip(shifts[np.clip(step + limit, 0, 2 * limit)], MATCH_FLOOR, None))
-        trans = match - change_cost
+        trust = min(confidence[k - 1], confidence[k])      # a transition is as sure as its weaker side
+        match = MATCH_WEIGHT * np.log(np.clip(shifts[k - 1][np.clip(step + limit, 0, 2 * limit)], MATCH_FLOOR, None))
+        trans = trust * match - change_cost
         if LEVEL_WEIGHT > 0:
             pa, pb = level_profiles(curves[k - 1]), level_profiles(curves[k])
-            trans = trans - LEVEL_WEIGHT * 2 * (1 - pa @ pb.T)
+            trans = trans - trust * LEVEL_WEIGHT * 2 * (1 - pa @ pb.T)
         cand = np.where(reach, score[:, None] + trans, -np.inf)
         arg = np.argmax(cand, axis=0)
         back.append(arg)
-        score = cand[arg, q] + emission(curves[k])
+        score = cand[arg, q] + emission(k)
     path = [int(np.argmax(score))]
     for arg in reversed(back):
         path.append(int(arg[path[-1]]))
     return np.array(path[::-1])
+
+
+def clip_weights(curves: list[np.ndarray], shifts: list[np.ndarray]) -> tuple[np.ndarray, float]:
+    """(confidence of every segment, irregularity of the clip), both 0..1.
+
+    Confidence: the segment's tempogram peak over the clip's highest (a bar of whole notes or of rests
+    has little periodicity; its argmax is noise and must not move the path). Irregularity: 1 - the
+    median over neighbours of their best shifted cosine (shift_scores): a clean piece repeats its
+    pattern (near 0, even across a tempo change), a melody of dotted, tied, syncopated and sparse notes
+    does not, and there one segment's favourite metrical level says less."""
+    peaks = np.array([float(c.max()) for c in curves])
+    confidence = peaks / peaks.max() if peaks.max() > 0 else np.ones(len(curves))
+    best = [float(s.max()) for s in shifts]
+    return confidence, (1.0 - float(np.median(best))) if best else 0.0
 
 
 def change_labels(bpm: np.ndarray, mask: np.ndarray, theta: float) -> np.ndarray:

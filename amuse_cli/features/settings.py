@@ -7,7 +7,7 @@ from pathlib import Path
 
 from amuse_cli.data.taxonomy import INSTRUMENTS
 
-CACHE_FORMAT = 3          # bump when the files or any computation change: old caches stop matching
+CACHE_FORMAT = 4          # bump when the files or any computation change: old caches stop matching
 NOT_SETTINGS = ("cache", "device")  # where the cache lives or the tagger runs does not change what is in it
 
 
