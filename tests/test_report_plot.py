@@ -34,7 +34,7 @@ def make_run(root: Path, name: str, recipe: str = "amuse-grounded", seed: int = 
     run.mkdir(parents=True)
     path = REPO / "recipes" / (f"{recipe}.yaml" if (REPO / "recipes" / f"{recipe}.yaml").exists()
                                else f"baselines/{recipe}.yaml")
-    cfg = config.load(path, [f"seed={seed}"])
+    cfg = config.load(path, [f"seed={seed}", *(["data.benchmark=music-avqa-v1"] if release else [])])
     (run / "config.yaml").write_text(config.dump(cfg))
     rng = random.Random(f"{name}-{seed}")
     lines = []
@@ -292,3 +292,16 @@ def test_figures_of_a_real_tiny_run_beside_the_prior(tiny_run, work, one_thread)
     assert tiny.name == "amuse-tiny/fixture" and len(tiny.epochs) == 2
     assert tiny.selected == json.loads((run / "metrics-test.json").read_text())["epoch"]
     assert prior.train_loss == [None]
+
+
+def test_a_v1_part_is_marked_and_a_long_label_wraps(work):
+    run = v1_run(work)
+    metrics = json.loads((run / "metrics-test.json").read_text())
+    metrics["release"].update(complete=False)  # a part of the released file, as `amuse eval` records it
+    metrics["trained_on"] = "synthetic"
+    (run / "metrics-test.json").write_text(json.dumps(metrics))
+    (chart,) = plot.charts(find_runs([], "test"), reference="v1", published="amuse-table2:Amuse")
+    assert chart.runs[0].label == "amuse-tiny (seed 0, trained on synthetic) *"
+    assert "* A part of the released test file" in chart.caption
+    fig = plot.draw(chart)
+    assert legend_texts(fig)[0] == "amuse-tiny (seed 0, trained on\nsynthetic) *"

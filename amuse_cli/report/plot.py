@@ -21,11 +21,13 @@ from amuse_cli.data.metrics import cells_from_predictions
 from amuse_cli.data.taxonomy import COLUMNS, GROUPS, GROUP_SHORT
 from amuse_cli.errors import AmuseError
 from amuse_cli.report import reference as ref
-from amuse_cli.report.layout import files_caption, make_report
+from amuse_cli.report.layout import files_caption, make_report, trained_elsewhere
 
 COLUMN_WIDTH = 3.4      # inches: one column of a two-column paper (ACL 3.0, CVPR 3.25, IEEE 3.5)
 FONT_PT = 7             # legible at print size in a column-wide figure
 PNG_DPI = 300
+LEGEND_CHARS = 30       # a longer legend label wraps: the legend panel is half a column wide
+CAPTION_CHARS = 84      # caption line length that stays within the column at FONT_PT - 1.5
 FORMATS = (".png", ".pdf", ".svg")
 # model names drawn as level lines rather than bars: a blind baseline marks the floor of a benchmark
 LEVELS = {"prior": "answer prior", "question_only": "question-only"}
@@ -116,11 +118,14 @@ def error_bounds(row: dict, ci: bool) -> dict[str, tuple[float, float]] | None:
 
 
 def run_label(row: dict, recipes: list[str]) -> str:
-    """The recipe's name where it is unique among the chart's rows, else the table's row name."""
+    """The recipe's name where it is unique among the chart's rows, else the table's row name; its
+    seeds; what it trained on where that is not the benchmark scored; `*` for a part of a test file
+    (as the table marks them)."""
     name = row["recipe"] if recipes.count(row["recipe"]) == 1 else row["name"]
-    if row["seeds"] > 1:
-        return f"{name} ({row['seeds']} seeds)"
-    return f"{name} (seed {row['seed_values'][0]})" if row["seed_values"][0] is not None else name
+    seeds = (f"{row['seeds']} seeds" if row["seeds"] > 1 else
+             f"seed {row['seed_values'][0]}" if row["seed_values"][0] is not None else "")
+    facts = [seeds] * bool(seeds) + [f"trained on {row['trained_on']}"] * trained_elsewhere(row)
+    return name + (f" ({', '.join(facts)})" if facts else "") + (" *" if row.get("complete") is False else "")
 
 
 def _method_key(method: str) -> str:
@@ -168,6 +173,9 @@ def _table_tag(table: dict) -> str:
 def _caption(bench: str, split: str, rows: list[dict], published, levels: list[Series], ci: bool) -> str:
     text = f"Accuracy (%) per question type, {split} split of {ref.describe(bench)}"
     text += (files_caption(rows) or f", {rows[0]['cells']['Avg']['n']:,} questions") + "."
+    if any(r.get("complete") is False for r in rows):
+        text += (" * A part of the released test file: published rows score the whole file, so they do not "
+                 "compare number for number.")
     if ci:
         text += " Error bars: 95% bootstrap interval (questions resampled)."
     elif any(r["seeds"] > 1 for r in rows):
@@ -293,9 +301,9 @@ def draw(chart: Chart):
         key.axis("off")
         drawn = dict(zip(*reversed(types.get_legend_handles_labels())))  # label -> handle
         labels = [s.label for s in chart.runs + chart.published + chart.levels]
-        key.legend([drawn[label] for label in labels], labels, loc="center left", frameon=False, handlelength=1.6, borderaxespad=0.0,
+        key.legend([drawn[label] for label in labels], [textwrap.fill(label, LEGEND_CHARS) for label in labels], loc="center left", frameon=False, handlelength=1.6, borderaxespad=0.0,
                    labelspacing=0.35)
-        fig.text(0.0, -0.01, "\n".join(textwrap.wrap(chart.caption, 92, break_on_hyphens=False)), ha="left", va="top",
+        fig.text(0.0, -0.01, "\n".join(textwrap.wrap(chart.caption, CAPTION_CHARS, break_on_hyphens=False)), ha="left", va="top",
                  fontsize=FONT_PT - 1.5, transform=fig.transFigure)
     return fig
 
