@@ -17,7 +17,7 @@ beat is easy to hear. These pieces are written the way players play:
   drums     half the clips: a GM kit (rock or waltz patterns, quarter or eighth hats, fills) or congas.
 Tempo maps, 30 s: `constant` (one tempo), `rate` (one tempo; the melody's density changes on 1-3
 segment boundaries: these segments must NOT be labelled a change), `boundary` (1-3 tempo changes of
-x1.4-2.05 on segment boundaries; densities change at random too). Truth per segment: the time-weighted
+x1.4-2.05 on segment boundaries, one density throughout). Truth per segment: the time-weighted
 mean of the played tempo (rubato included), as features/truth.segment_bpm defines it.
 
 Development seeds (the only ones looked at while the labeller was changed for issue 23): 11, 12, 13.
@@ -283,10 +283,12 @@ def _jitter(rng, notes: list[dict]) -> list[dict]:
 
 def _densities(rng, kind: str) -> list[str]:
     """The melody's density per segment: for `rate`, 1-3 changes to another density on segment
-    boundaries; otherwise one density, changing on a boundary in a third of the clips."""
+    boundaries; otherwise one density for the whole clip. A tempo change never comes with a density
+    change: doubling the tempo while halving the note values leaves the same sound (only the accents
+    differ), which no labeller can be asked to tell."""
     n_seg = int(CLIP_S // SEGMENT_S)
     out = [str(rng.choice(DENSITIES))] * n_seg
-    changes = int(rng.integers(1, 4)) if kind == "rate" else (1 if rng.random() < 1 / 3 else 0)
+    changes = int(rng.integers(1, 4)) if kind == "rate" else 0
     for s in sorted(rng.choice(np.arange(1, n_seg), size=changes, replace=False)):
         out[s:] = [str(rng.choice([d for d in DENSITIES if d != out[s - 1]]))] * (n_seg - s)
     return out
