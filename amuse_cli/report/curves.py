@@ -113,6 +113,8 @@ def draw(found: list[Curve]):
                               markeredgecolor="black", markeredgewidth=0.5))
         labels.append("epoch selected on val (best.pt)")
         val.set_ylabel("val accuracy (%)")
+        if all(v is None or v > 0 for c in found for v in c.train_loss):
+            loss.set_yscale("log")  # a first epoch's loss far above the rest flattens a linear axis
         loss.set_ylabel("train loss")
         loss.set_xlabel("epoch")
         loss.xaxis.get_major_locator().set_params(integer=True)

@@ -25,13 +25,13 @@ from amuse_cli.report.layout import files_caption, make_report, trained_elsewher
 
 COLUMN_WIDTH = 3.4      # inches: one column of a two-column paper (ACL 3.0, CVPR 3.25, IEEE 3.5)
 FONT_PT = 7             # legible at print size in a column-wide figure
-PNG_DPI = 300
+PNG_DPI = 200           # slides and READMEs; a paper takes the PDF
 LEGEND_CHARS = 30       # a longer legend label wraps: the legend panel is half a column wide
 CAPTION_CHARS = 84      # caption line length that stays within the column at FONT_PT - 1.5
 FORMATS = (".png", ".pdf", ".svg")
 # model names drawn as level lines rather than bars: a blind baseline marks the floor of a benchmark
 LEVELS = {"prior": "answer prior", "question_only": "question-only"}
-LEVEL_STYLES = ("-", "--", ":", "-.")
+LEVEL_STYLES = (("black", "-"), ("#8B0000", "--"), ("#555555", ":"), ("black", "-."))  # colour, dashes
 # Okabe-Ito (colour-blind safe) without its black, which the level lines use; then tab10's remainder
 PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442",
            "#8C564B", "#7F7F7F", "#BCBD22")
@@ -267,8 +267,8 @@ def _bars(ax, chart: Chart, pos: dict[str, float]) -> None:
             ax.scatter(px, py, s=1.5, color="black", linewidths=0, zorder=4, label="_seeds")
     for k, s in enumerate(chart.levels):
         y = np.array([np.nan if s.acc.get(c) is None else s.acc[c] for c in cols], dtype=float)
-        ax.hlines(y, x - 0.46, x + 0.46, colors="black", linestyles=LEVEL_STYLES[k % len(LEVEL_STYLES)],
-                  linewidth=0.9, label=s.label, zorder=5)
+        colour, dashes = LEVEL_STYLES[k % len(LEVEL_STYLES)]
+        ax.hlines(y, x - 0.46, x + 0.46, colors=colour, linestyles=dashes, linewidth=0.9, label=s.label, zorder=5)
     ax.set_ylim(0, 100)
     ax.set_yticks(range(0, 101, 20))
     ax.grid(axis="y", linewidth=0.3, alpha=0.5, zorder=0)
