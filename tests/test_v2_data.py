@@ -13,6 +13,7 @@ no question_id, `<id>_flip`, `<id>_#02`, `unmatch_audio`):
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 from fractions import Fraction
@@ -221,9 +222,14 @@ def test_a_missing_audio_video_counts_as_missing(v2_cache, capsys):
     cache = open_cache(cfg)
     records = load_annotations(root / "v2.0/balance_full_set/test_balance.json")
     heard_offline = next(r for r in records if r.audio_from == OFFLINE)
+    own = next(r for r in records if r.video_id == PLAIN)
     assert heard_offline.video_id in cache        # its own video is there; the one it plays is not
     with pytest.raises(AmuseError, match=f"video {OFFLINE} \\(its unmatch_audio"):
         datasets.check_videos(cfg, cache, [heard_offline], "test")
+    # a mirror nobody extracted: the error says what it mirrors and which recipe makes it
+    mirror = dataclasses.replace(own, video_id=f"{PLAIN}_flip", key="x:0")
+    with pytest.raises(AmuseError, match=f"mirrored copy of {PLAIN}.*recipes/music-avqa-v2.yaml"):
+        datasets.check_videos(cfg, cache, [mirror], "test")
     skipping = {**cfg, "data": {**cfg["data"], "skip_missing": True}}
     assert datasets.check_videos(skipping, cache, records, "test") == 2     # OFFLINE's and the one hearing it
     assert len(datasets.AVQADataset(records, cache, Vocab.build(records), skip_missing=True)) == len(records) - 2
@@ -261,6 +267,8 @@ def test_v2_trains_on_a_carved_val_and_evaluates_both_test_sets(v2_cache, monkey
     r = invoke("eval", run, "--split", "val")
     assert r.exit_code == 0, r.output
     assert json.loads((run / "metrics-val.json").read_text())["questions"] == carved["questions"]["val"]
+    r = invoke("eval", run, f"data.root={work / 'moved'}", "--dry-run")    # no cache there, no test file
+    assert r.exit_code == 2 and "2 problems:" in r.stderr and "no feature cache" in r.stderr, r.output
     r = invoke("report", run, "--split", "test-bias", "--format", "md")
     assert r.exit_code == 0 and "v2.0 bias test set, group averages" in r.output
     assert "| music-avqa-v2/v2 * | bias | balanced |" in r.output and "76.57" in r.output   # QA-TIGER, balanced->bias
