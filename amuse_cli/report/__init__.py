@@ -2,7 +2,8 @@
 
 runs.py finds and groups run folders, tables.py computes the numbers from predictions files,
 layout.py assembles tables, writers.py prints them (rich, md, csv, latex, json), plot.py draws
-a bar chart, reference.py serves the published rows shipped in amuse_cli/reference/results.yaml.
+the per-type chart (--plot), curves.py the training curves (--curves), reference.py serves the
+published rows shipped in amuse_cli/reference/results.yaml.
 """
 from amuse_cli.report.layout import make_report
 from amuse_cli.report.runs import find_runs
