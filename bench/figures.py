@@ -132,6 +132,7 @@ def main() -> int:
     ap.add_argument("--no-v1", action="store_true")
     ap.add_argument("--v1-videos", type=int, default=1000,
                     help="stand-ins for the first N video ids of the v1 file and their questions (0: all 6,399)")
+    ap.add_argument("--commit", help="the commit the runs were made at, where REPO is no git checkout")
     ap.add_argument("--jobs", type=int, default=3, help="trainings at once (1: one after another, 2 threads)")
     args = ap.parse_args()
     work, docs = Path(args.work).resolve(), Path(args.docs).resolve()
@@ -152,9 +153,11 @@ def main() -> int:
         amuse(work, "report", *(work / "checkpoints" / c for c in CURVES), "--split", "test",
               "--curves", docs / f"curves-demo.{ext}")
     result = {"what": "bench/figures.py: the README's report figures from demo-sized runs",
-              "commit": subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO, capture_output=True, text=True).stdout.strip(),
+              "commit": args.commit or subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO, capture_output=True,
+                                                      text=True).stdout.strip() or None,
+              "world": (work / "data" / "synth" / "README.md").read_text(encoding="utf-8").split("\n\n")[1],
               "generator": json.loads(next((work / "data" / "synth" / "meta").glob("*.json")).read_text())["generator"],
-              "runs": {}, "figures": sorted(p.name for p in docs.glob("*-demo.*"))}
+              "runs": {}}
     for name, run in runs.items():
         m = json.loads((run / "metrics-test.json").read_text())
         result["runs"][name] = {"avg": m["cells"]["Avg"]["acc"], "questions": m["questions"], "epoch": m.get("epoch"),
@@ -171,6 +174,7 @@ def main() -> int:
                                 "release": m.get("release"),
                                 "avg": m["cells"]["Avg"]["acc"],
                                 "note": "real questions, synthetic stand-in videos: shows the figure, is no result"}
+    result["figures"] = sorted(p.name for p in docs.iterdir())
     result["commands"] = COMMANDS
     result["seconds"] = round(time.time() - start, 1)
     print(f"wrote {write_atomic(args.out, json.dumps(result, indent=1) + chr(10))}")
