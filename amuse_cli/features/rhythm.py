@@ -38,8 +38,9 @@ FOURIER = "hann"               # tempogram = autocorrelation x Hann-windowed Fou
 MAX_RATIO_OCTAVES = 1.15       # largest tempo change between neighbouring segments (x2.2)
 STAY_BINS = 1                  # steps of <= 1 bin (~2 %) are the same tempo
 CHANGE_COST = 1.5              # log-score cost of one tempo change on the path
-OCTAVE_COST, OCTAVE_WIDTH = 2.0, 0.06   # more for a step within ~0.06 octave of x2 or x0.5 (Gaussian)
-IRREGULAR_GAIN = 10.0, 30.0    # change and octave costs x (1 + gain x the clip's irregularity)
+OCTAVE_COST, OCTAVE_WIDTH = 0.5, 0.06   # more for a step within ~0.06 octave of x2 or x0.5 (Gaussian)
+IRREGULAR_GAIN = 10.0, 120.0   # change and octave costs x (1 + gain x the clip's irregularity): the
+                               # octave surcharge is ~0.7 in a clean piece (irregularity ~0.01), ~6 at 0.1
 SALIENCE_WEIGHT, SALIENCE_FLOOR = 1.0, 0.05   # log(salience x prior + floor) per segment
 MATCH_WEIGHT, MATCH_FLOOR = 3.0, 1e-3         # log(cosine of neighbours' tempograms at the path's step)
 SPLIT_WINDOW_S, SPLIT_STEP_S = 2.0, 0.25   # local tempograms that locate a change inside a segment
