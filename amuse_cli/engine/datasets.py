@@ -87,8 +87,9 @@ class WithScenes(Dataset):
     video before training instead of once per question and epoch, and batches stop carrying frames.
     """
 
-    def __init__(self, ds: WithVideo, scenes: dict[tuple, dict]):
+    def __init__(self, ds: WithVideo, scenes: dict[tuple, dict], keep_media: bool = False):
         self.ds, self.scenes, self.video = ds, scenes, ds.video
+        self.skip = () if keep_media else MEDIA_KEYS     # gated models with region tokens still read frames
 
     def __len__(self):
         return len(self.ds)
@@ -96,7 +97,7 @@ class WithScenes(Dataset):
     def __getitem__(self, i):
         inner = self.ds.ds
         rec = inner.records[inner.positions[i]]
-        item = {k: v for k, v in inner.item(i, skip=MEDIA_KEYS).items()}
+        item = {k: v for k, v in inner.item(i, skip=self.skip).items()}
         item.update(self.scenes[media_key(rec)])
         item["video"] = torch.tensor(self.video[i], dtype=torch.int64)
         return item
@@ -104,8 +105,10 @@ class WithScenes(Dataset):
 
 @torch.no_grad()
 def with_scenes(ds: WithVideo, model, device, batch_videos: int = 16) -> Dataset:
-    """`ds` with precomputed scenes when the model reads a frozen scene (grounded head), else `ds`."""
-    if not getattr(model, "grounded", False):
+    """`ds` with what a frozen part of the model computes per video (`model.video_inputs`: the grounded
+    head's scene, the gated model's region tokens), computed once per video; else `ds`."""
+    grounded = getattr(model, "grounded", False)
+    if not grounded and getattr(model, "regions", None) is None:
         return ds
     inner = ds.ds
     first: dict[tuple, int] = {}
@@ -120,11 +123,11 @@ def with_scenes(ds: WithVideo, model, device, batch_videos: int = 16) -> Dataset
         items = [inner[first[v]] for v in chunk]
         video = {key: torch.stack([it[key] for it in items]).to(device) for key in ("frames", "logmel", "frame_mask",
                                                                                     "segment_mask")}
-        for key, value in model.scene(video).items():
+        for key, value in model.video_inputs(video).items():
             for v, row in zip(chunk, value.cpu()):
                 scenes.setdefault(v, {})[key] = row
     model.train(was_training)
-    return WithScenes(ds, scenes)
+    return WithScenes(ds, scenes, keep_media=not grounded)
 
 
 def _not_cached(cache, rec) -> list[str]:
