@@ -29,8 +29,8 @@ median per segment, librosa.beat.beat_track per segment; `--also NAME=FILE.py` a
 estimate_bpm (e.g. an older rhythm.py: `git show 1f01673:amuse_cli/features/rhythm.py > old.py`).
 Development seeds: today's pieces 1, 2 and 3; hard pieces 11, 12 and 13 (rhythm_pieces.DEV_SEEDS). Issue 23's
 reported runs (fresh seeds, run once after the last change to the labeller, TimGM6mb):
-  --generator today --seed 300 --clips 240   -> bench/results/rhythm.json
-  --generator hard --seed 2300 --clips 240   -> bench/results/rhythm-hard.json
+  --generator hard --seed 2301 --clips 240   -> bench/results/rhythm-hard.json
+  --generator today --seed 300 --clips 240   -> bench/results/rhythm.json (and 301-303: rhythm-seedN.json)
 
 Run: .venv/bin/python bench/rhythm.py [--generator today|hard] [--seed N] [--clips 240] [--soundfont FILE.sf2]
      [--workers 2] [--also NAME=FILE.py] [--clips-out FILE.json]
@@ -360,7 +360,7 @@ def main() -> None:
     ap.add_argument("--generator", choices=("today", "hard"), default="today",
                     help="today: the bench's own pieces; hard: bench/rhythm_pieces.py")
     ap.add_argument("--seed", type=int, default=None,
-                    help="default: the reported run (today 300, hard 2300); development used today 1-3, hard 11-13")
+                    help="default: the reported run (today 300, hard 2301); development used today 1-3, hard 11-13")
     ap.add_argument("--clips", type=int, default=240)
     ap.add_argument("--soundfont", default=None, help="GM .sf2 (default: TimGM6mb from pretty_midi)")
     ap.add_argument("--workers", type=int, default=os.cpu_count() or 1)
@@ -370,7 +370,7 @@ def main() -> None:
     ap.add_argument("--out", default=None, help="default: bench/results/rhythm.json (today), rhythm-hard.json (hard)")
     ap.add_argument("--clips-out", default=None, help="also write every clip's estimates here (JSON)")
     args = ap.parse_args()
-    seed = args.seed if args.seed is not None else {"today": 300, "hard": 2300}[args.generator]
+    seed = args.seed if args.seed is not None else {"today": 300, "hard": 2301}[args.generator]
     out_path = args.out or str(RESULTS[args.generator])
     sf2 = str(soundfont.resolve(args.soundfont))
     theta = float(config.load(ROOT / "recipes/amuse.yaml")["features"]["rhythm_theta"])
