@@ -28,20 +28,24 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from amuse_cli.atomic import write_atomic                     # noqa: E402
 from amuse_cli.data.annotations import load_annotations       # noqa: E402
 from amuse_cli.data.taxonomy import TEMPLATE_IDS               # noqa: E402
-from amuse_cli.data.vocab import Vocab                        # noqa: E402
+from amuse_cli.data.vocab import Vocab, word_pieces           # noqa: E402
 from amuse_cli.data.wordings import KINDS, UNSEEN             # noqa: E402
-from amuse_cli.models.pieces import PIECE_DROPOUT, WORD_DROPOUT, PieceEmbedding  # noqa: E402
+from amuse_cli.models.pieces import PIECE_DROPOUT, TOKEN_DROPOUT, WORD_DROPOUT, PieceEmbedding  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results" / "pieces.json"
 MAX_TOKENS = 14
-# name: (word vectors, pieces, word dropout, piece dropout)
+# name: (word vectors, pieces, word dropout, piece dropout, token dropout)
 VARIANTS = {
-    "words": (True, False, 0.0, 0.0),
-    "words+dropout": (True, False, WORD_DROPOUT, 0.0),
-    "pieces": (True, True, 0.0, 0.0),
-    "pieces+dropout": (True, True, WORD_DROPOUT, PIECE_DROPOUT),
-    "pieces-only": (False, True, 0.0, PIECE_DROPOUT),
+    "words": (True, False, 0.0, 0.0, 0.0),
+    "words+dropout": (True, False, WORD_DROPOUT, 0.0, 0.0),
+    "pieces": (True, True, 0.0, 0.0, 0.0),
+    "pieces+dropout": (True, True, WORD_DROPOUT, PIECE_DROPOUT, TOKEN_DROPOUT),
+    "pieces-only": (False, True, 0.0, PIECE_DROPOUT, 0.0),
+    "words+dropout0.5": (True, False, 0.5, 0.0, 0.0),
+    "pieces+dropout0.5": (True, True, 0.5, PIECE_DROPOUT, 0.0),
+    "pieces+dropout+token0.1": (True, True, WORD_DROPOUT, PIECE_DROPOUT, 0.1),
 }
+SETTINGS = ("word_vectors", "pieces", "word_dropout", "piece_dropout", "token_dropout")
 
 
 class TemplateReader(nn.Module):
@@ -49,11 +53,11 @@ class TemplateReader(nn.Module):
     linear map to the 33 templates."""
 
     def __init__(self, vocab: Vocab, words: bool, pieces: bool, word_dropout: float, piece_dropout: float,
-                 dim: int = 64, layers: int = 2):
+                 token_dropout: float, dim: int = 64, layers: int = 2):
         super().__init__()
         self.use_pieces = pieces
         self.tokens = PieceEmbedding(len(vocab.words), len(vocab.pieces), dim, word_dropout, piece_dropout,
-                                     words=words)
+                                     words=words, token_dropout=token_dropout)
         self.pos = nn.Parameter(torch.zeros(1, MAX_TOKENS, dim))
         layer = nn.TransformerEncoderLayer(dim, 4, dim * 2, dropout=0.0, batch_first=True, norm_first=True)
         self.encoder = nn.TransformerEncoder(layer, layers, enable_nested_tensor=False)
@@ -95,7 +99,16 @@ def train_and_read(name, train, test, vocab, seed, epochs, batch):
     return pred.tolist(), ty.tolist()
 
 
-def summarise(test, runs):
+def nearest_known(word: str, vocab: Vocab) -> dict:
+    """The train word sharing most pieces with `word` (Jaccard over piece sets): what pieces can tell."""
+    def share(w):
+        a, b = set(word_pieces(word)), set(word_pieces(w))
+        return len(a & b) / len(a | b)
+    best = max(vocab.words[2:], key=lambda w: (share(w), w))
+    return {"word": best, "shared_pieces": round(share(best), 2)}
+
+
+def summarise(test, runs, vocab):
     """Accuracy per wording (mean over seeds) and per unseen rephrasing (pooled over seeds)."""
     per_kind = defaultdict(list)
     for preds, truth in runs:
@@ -114,6 +127,7 @@ def summarise(test, runs):
                 continue
             row = rephrasings[r.asked]
             row["template"], row["n"], row["right"] = t, row["n"] + 1, row["right"] + (p == t)
+            row["new"] = [w for w in r.tokens if w not in vocab.index]
             if p != t:
                 row["taken_for"][p] += 1
     table = []
@@ -121,6 +135,7 @@ def summarise(test, runs):
         wrong = row["taken_for"].most_common(1)
         table.append({"template": row["template"], "asked": asked,
                       "recognised_pct": round(100.0 * row["right"] / row["n"], 1), "questions": row["n"] // len(runs),
+                      "new_words": {w: nearest_known(w, vocab) for w in dict.fromkeys(row["new"])},
                       "mostly_taken_for": f"{wrong[0][0]}: {names[wrong[0][0]]}" if wrong else None})
     return kinds, table
 
@@ -144,9 +159,8 @@ def main() -> None:
     for name in args.variants.split(","):
         t0 = time.time()
         runs = [train_and_read(name, train, test, vocab, seed, args.epochs, 64) for seed in range(args.seeds)]
-        kinds, table = summarise(test, runs)
-        out["variants"][name] = {"settings": dict(zip(("word_vectors", "pieces", "word_dropout", "piece_dropout"),
-                                                      VARIANTS[name])),
+        kinds, table = summarise(test, runs, vocab)
+        out["variants"][name] = {"settings": dict(zip(SETTINGS, VARIANTS[name])),
                                  "template_recognised_pct": kinds, "unseen_rephrasings": table}
         print(f"{name:16s} " + "  ".join(f"{k} {v:6.2f}" for k, v in kinds.items()) + f"  ({time.time() - t0:.0f} s)",
               flush=True)

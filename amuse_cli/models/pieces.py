@@ -26,6 +26,7 @@ from amuse_cli.data.vocab import UNKNOWN_PIECE
 UNK_ID = 1              # word id of <unk> (data/vocab.py)
 WORD_DROPOUT = 0.3      # chance a training token is read by its pieces alone (its word id -> <unk>)
 PIECE_DROPOUT = 0.2     # chance a training piece is read as unknown (zero)
+TOKEN_DROPOUT = 0.0     # chance a training token is read as wholly unknown (word and pieces)
 LINK_SCALE = 30.0       # initial sharpness of the cosine links (logits = scale * cosine)
 LINK_THRESHOLD = 0.6    # initial cosine a token needs to link to a name rather than to none
 
@@ -34,11 +35,11 @@ class PieceEmbedding(nn.Module):
     """(word ids [..., L], piece ids [..., L, P]) -> token vectors [..., L, D] and piece vectors."""
 
     def __init__(self, n_words: int, n_pieces: int, dim: int, word_dropout: float = WORD_DROPOUT,
-                 piece_dropout: float = PIECE_DROPOUT, words: bool = True):
+                 piece_dropout: float = PIECE_DROPOUT, words: bool = True, token_dropout: float = TOKEN_DROPOUT):
         super().__init__()
         self.word = nn.Embedding(n_words, dim, padding_idx=0) if words else None
         self.piece = nn.Embedding(n_pieces, dim, padding_idx=0)
-        self.word_dropout, self.piece_dropout = word_dropout, piece_dropout
+        self.word_dropout, self.piece_dropout, self.token_dropout = word_dropout, piece_dropout, token_dropout
 
     def pieces(self, pieces: torch.Tensor, dropout: bool = True) -> torch.Tensor:
         """Mean over a word's pieces, unknown ones counted as zero vectors (so faint when few are known)."""
@@ -51,6 +52,10 @@ class PieceEmbedding(nn.Module):
 
     def forward(self, ids: torch.Tensor, pieces: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(token vectors, piece vectors), both [..., L, D]; the piece vectors are what links compare."""
+        if self.training and self.token_dropout > 0:     # the whole word unknown: read from its context
+            drop = (torch.rand(ids.shape, device=ids.device) < self.token_dropout) & (ids > 0)
+            ids = torch.where(drop, torch.full_like(ids, UNK_ID), ids)
+            pieces = torch.where(drop.unsqueeze(-1) & (pieces > 0), torch.full_like(pieces, UNKNOWN_PIECE), pieces)
         by_pieces = self.pieces(pieces)
         if self.word is None:
             return by_pieces, by_pieces
