@@ -14,6 +14,7 @@ it from the swapped arrays.
 
     python bench/honesty.py checkpoints/amuse-grounded/demo
     python bench/honesty.py checkpoints/amuse-grounded/demo checkpoints/*/bench --out /tmp/h.json
+    python bench/honesty.py -C /tmp/amuse-shift /tmp/amuse-shift/checkpoints/amuse-grounded/shift-s0
 Writes bench/results/honesty.json: per run the 13 cells of each answering, the questions per cell and
 the drops per group (`drop`: audio swapped, as before; `frames_drop`: frames swapped), beside issue 22's
 figures (frames swapped: V-Avg drops >= 40 points; audio swapped: AV-Avg drops >= 20).
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import sys
 from pathlib import Path
@@ -119,23 +121,33 @@ def main() -> int:
     ap.add_argument("--split", default="test")
     ap.add_argument("--seed", type=int, default=0, help="seed of the pairing of videos (both swaps)")
     ap.add_argument("--device", default="cpu", help="cpu, cuda or auto")
+    ap.add_argument("-C", "--workdir", help="the folder the runs were made in (`amuse -C`, e.g. bench/shift.py's "
+                                            "work folder): their relative data and cache paths live there")
     ap.add_argument("--out", default=str(REPO / "bench" / "results" / "honesty.json"))
     args = ap.parse_args()
+    out_path = Path(args.out).absolute()
+    runs = [Path(r).absolute() for r in args.runs]
+    if args.workdir:
+        os.chdir(args.workdir)
     torch.set_num_threads(1)
     rows = {}
     try:
-        for run in args.runs:
-            entry = rows[str(run)] = row(answer_three_ways(Path(run), args.split, args.seed, args.device))
+        for run, name in zip(runs, args.runs):
+            entry = rows[name] = row(answer_three_ways(run, args.split, args.seed, args.device))
+            scored = run / f"metrics-{args.split}.json"   # what `amuse eval` got: "normal" must agree with it
+            if scored.is_file():
+                entry["eval_avg"] = json.loads(scored.read_text(encoding="utf-8"))["cells"]["Avg"]["acc"]
             print(f"{run}: normal Avg {entry['normal']['Avg']:.2f}, audio swapped {entry['audio_swapped']['Avg']:.2f}, "
                   f"frames swapped {entry['frames_swapped']['Avg']:.2f}; audio drop {entry['drop']}, "
                   f"frames drop {entry['frames_drop']}", flush=True)
     except AmuseError as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
-    out = write_atomic(args.out, json.dumps({
+    out = write_atomic(out_path, json.dumps({
         "what": "test accuracy as is, with each test video's audio swapped for another test video's, and with "
                 "its frames swapped (the same pairing)",
-        "split": args.split, "seed": args.seed, "figures": {k: f"{c} drops >= {v:g} points" for k, (c, v) in FIGURES.items()},
+        "split": args.split, "seed": args.seed,
+        "figures": {k: f"{c} drops >= {v:g} points" for k, (c, v) in FIGURES.items()},
         "runs": rows}, indent=2) + "\n")
     print(f"wrote {out}")
     return 0

@@ -37,6 +37,7 @@ import shutil
 import subprocess
 import sys
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -142,8 +143,9 @@ def row_result(row: Row, plan: Plan) -> dict | None:
     preds = [json.loads(line) for line in row.predictions.read_text(encoding="utf-8").splitlines() if line.strip()]
     kept = [p for p in preds if row.wording is None or p.get("wording") == row.wording]
     cells = cells_from_predictions(kept)
+    wordings = Counter(str(p.get("wording")) for p in kept)
     return {"cells": {k: c["acc"] for k, c in cells.items()}, "questions": {k: c["n"] for k, c in cells.items()},
-            "wordings": {w: sum(p.get("wording") == w for p in kept) for w in sorted({p.get("wording") for p in kept}, key=str)}}
+            "wordings": dict(sorted(wordings.items()))}
 
 
 def drops(results: dict[str, dict], row: Row) -> dict[str, dict]:
@@ -169,14 +171,15 @@ def goals(results: dict[str, dict]) -> list[dict]:
 
 def table(rows: list[Row], results: dict[str, dict]) -> str:
     """The README's markdown table: one line per row that has results."""
-    lines = ["| row | tested on | trained on | questions | A-Avg | V-Avg | AV-Avg | Avg | drop |",
+    lines = ["| row | tested on | trained on | questions | A-Avg | V-Avg | AV-Avg | Avg | Avg against |",
              "|---|---|---|---:|---:|---:|---:|---:|---|"]
     for row in rows:
         res = results.get(row.key)
         if res is None:
             continue
         cells = res["cells"]
-        drop = "; ".join(f"{d['Avg']:+.2f} vs {b}" for b, d in res["drops"].items() if "Avg" in d)
+        drop = "; ".join(f"{abs(d['Avg']):.2f} {'below' if d['Avg'] >= 0 else 'above'} {b}"
+                         for b, d in res["drops"].items() if "Avg" in d)
         lines.append(f"| {row.key} | {row.what} | {row.train_set} | {res['questions']['Avg']} | "
                      + " | ".join("-" if cells[c] is None else f"{cells[c]:.2f}" for c in DROP_COLUMNS)
                      + f" | {drop} |")
@@ -330,7 +333,8 @@ def main() -> int:
     ap.add_argument("--held-out", default="church,beach", help="settings held out of the second training")
     ap.add_argument("--soundfont", help="the other font for row d (default: an installed one, FluidR3 first)")
     ap.add_argument("--out", default=str(REPO / "bench" / "results" / "shift.json"))
-    ap.add_argument("--dry-run", action="store_true", help="print every step the rows need, done or to run; run nothing")
+    ap.add_argument("--dry-run", action="store_true",
+                    help="print every step the rows need, done or to run; run nothing")
     args = ap.parse_args()
     start = time.time()
     try:
@@ -362,11 +366,12 @@ def main() -> int:
         results[row.key] = None if res is None else {"what": row.what, **res}
     for row in rows:
         if results[row.key] is not None:
-            results[row.key]["drops"] = drops(results, row)
+            seeds = {"model": args.seed, "train_data": args.data_seed}
+            if row.test_set != row.train_set:
+                seeds["test_data"] = args.test_seed
             results[row.key].update(
-                trained_on=row.train_set, tested_on=row.test_set, wording=row.wording or "all (templates)",
-                predictions=str(row.predictions), seeds={"model": args.seed, "train_data": args.data_seed,
-                                                         **({} if row.test_set == "train" else {"test_data": args.test_seed})},
+                drops=drops(results, row), trained_on=row.train_set, tested_on=row.test_set,
+                wording=row.wording or "all (templates)", predictions=str(row.predictions), seeds=seeds,
                 sets={s: setup["sets"][s] for s in dict.fromkeys([row.train_set, row.test_set])},
                 commands=[plan.command(k) for k in plan.needed([row.eval_step])])
     if "d" not in results:
@@ -376,7 +381,10 @@ def main() -> int:
               "commit": commit(), "argv": sys.argv[1:], "setup": setup,
               "generators": {name: generator_of(plan.work / "data" / name) for name in setup["sets"]},
               "perception": {k: perception_of(Path(v)) for k, v in setup["runs"].items()},
-              "rows": results, "goals": goals(results), "table": md, "seconds": round(time.time() - start, 1)}
+              "rows": {k: v if v is not None else {"missing": f"not all its steps have run with these options "
+                                                             f"(python bench/shift.py ... --rows {k[0]})"}
+                       for k, v in results.items()},
+              "goals": goals(results), "table": md, "seconds": round(time.time() - start, 1)}
     print("\n" + md)
     for g in result["goals"]:
         print(f"row {g['row']} vs {g['against']}: {g['goal']}: drop {g['drop']} -> "

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import subprocess
 import sys
 from pathlib import Path
 
@@ -114,7 +115,9 @@ def test_drops_goals_and_table():
     assert goals["d"]["met"] is None                   # no result: not measured, never "met"
     md = shift.table(list(rows.values()), results).splitlines()
     assert len(md) == 2 + 4 and md[0].startswith("| row |")
-    assert any(line.startswith("| e |") and "+10.00 vs e-own" in line for line in md)
+    results["c"]["drops"] = {"a": {"Avg": -1.5}}
+    assert "1.50 above a" in shift.table([rows["c"]], results)
+    assert any(line.startswith("| e |") and "10.00 below e-own; 20.00 below a" in line for line in md)
 
 
 def bench_args(tmp_path, **kw):
@@ -146,7 +149,8 @@ def test_the_shifted_sets_are_alike_but_for_what_their_row_shifts(tmp_path, monk
     held, kept = tests["held-out-settings"]["--settings"].split(","), tests["own-settings"]["--settings"].split(",")
     assert held == ["church", "beach"] and sorted(held + kept) == sorted(SETTINGS)
     assert synth_options(plan, "synth-train-without-church-beach")["--settings"].split(",") == kept
-    assert synth_options(plan, "synth-train")["--videos"] == "40" and "--settings" not in synth_options(plan, "synth-train")
+    train = synth_options(plan, "synth-train")
+    assert train["--videos"] == "40" and "--settings" not in train and "--fractions" not in train
     by_key = {r.key: r for r in rows}
     assert by_key["e"].against[0] == "e-own" and by_key["e"].train_set == by_key["e-own"].train_set != "train"
     assert by_key["a"].wording == "template" and by_key["c"].wording == "unseen"
@@ -233,3 +237,27 @@ def test_an_honesty_row_keeps_the_audio_keys_and_adds_the_frames():
     assert entry["frames_drop"]["V-Avg"] == 50 and entry["audio_swapped"]["AV-Avg"] == 45
     assert entry["figures"]["frames_swapped"]["met"] and entry["figures"]["audio_swapped"]["met"]
     assert set(entry) >= {"normal", "audio_swapped", "frames_swapped", "questions", "drop", "frames_drop"}
+
+
+# --- both benches as a user runs them (nothing trained: a dry run, and the errors) -------------------------
+def bench(script, *args):
+    return subprocess.run([sys.executable, str(REPO / "bench" / script), *map(str, args)], capture_output=True,
+                          text=True, cwd=REPO)
+
+
+def test_shift_dry_run_lists_the_steps_and_bad_options_fail_in_one_line(tmp_path):
+    res = bench("shift.py", "--dry-run", "--work", tmp_path, "--rows", "a,c", "--videos", 40, "--seconds", 4)
+    assert res.returncode == 0, res.stderr
+    lines = res.stdout.splitlines()
+    assert [line.split()[5] for line in lines] == ["synth", "extract-features", "train", "eval"]
+    assert all(line.startswith(f"to run: amuse -C {tmp_path} ") for line in lines)
+    assert not (tmp_path / "data").exists()            # a dry run writes nothing
+    res = bench("shift.py", "--dry-run", "--work", tmp_path, "--rows", "a,z")
+    assert res.returncode == 1
+    assert res.stderr.strip().splitlines() == ["error: --rows a,z: unknown z; give some of a,b,c,d,e,f"]
+
+
+def test_honesty_names_a_folder_that_is_no_run(tmp_path):
+    res = bench("honesty.py", tmp_path, "--out", tmp_path / "h.json")
+    assert res.returncode == 1 and "is not a run folder" in res.stderr and "Traceback" not in res.stderr
+    assert not (tmp_path / "h.json").exists()
