@@ -306,9 +306,13 @@ def perception_of(run: Path) -> dict | None:
     return {"weights": weights, "trained_on": state.get("trained_on") if isinstance(state, dict) else None}
 
 
-def generator_of(data: Path) -> str | None:
-    meta = next((data / "meta").glob("*.json"), None)
-    return json.loads(meta.read_text(encoding="utf-8")).get("generator") if meta else None
+def drawn(data: Path) -> dict | None:
+    """What a set's ground truth says it holds: generator, world, videos per setting (the stage world's)."""
+    metas = [json.loads(p.read_text(encoding="utf-8")) for p in sorted((data / "meta").glob("*.json"))]
+    if not metas:
+        return None
+    return {"generator": metas[0].get("generator"), "world": metas[0].get("world", "classic"), "videos": len(metas),
+            "settings": dict(sorted(Counter(m.get("setting", m.get("background")) for m in metas).items()))}
 
 
 def commit() -> str | None:
@@ -376,10 +380,15 @@ def main() -> int:
                 commands=[plan.command(k) for k in plan.needed([row.eval_step])])
     if "d" not in results:
         results["d"] = {"missing": setup["soundfont"]["how"]}
+    held_train = next(name for name in setup["sets"] if name.startswith("train-without-"))
+    seen = (drawn(plan.work / "data" / held_train) or {}).get("settings", {})
+    leaked = sorted(set(seen) & set(setup["held_out_settings"]))
+    if leaked and results.get("e") is not None:   # the generator drew a setting it was told to leave out
+        results["e"]["leak"] = f"the training set {held_train} holds videos of {', '.join(leaked)}: row e is void"
     md = table(rows, results)
     result = {"what": "bench/shift.py: the suite's variant trained on the default world, tested where the world shifts",
               "commit": commit(), "argv": sys.argv[1:], "setup": setup,
-              "generators": {name: generator_of(plan.work / "data" / name) for name in setup["sets"]},
+              "drawn": {name: drawn(plan.work / "data" / name) for name in setup["sets"]},
               "perception": {k: perception_of(Path(v)) for k, v in setup["runs"].items()},
               "rows": {k: v if v is not None else {"missing": f"not all its steps have run with these options "
                                                              f"(python bench/shift.py ... --rows {k[0]})"}

@@ -261,3 +261,13 @@ def test_honesty_names_a_folder_that_is_no_run(tmp_path):
     res = bench("honesty.py", tmp_path, "--out", tmp_path / "h.json")
     assert res.returncode == 1 and "is not a run folder" in res.stderr and "Traceback" not in res.stderr
     assert not (tmp_path / "h.json").exists()
+
+
+def test_what_a_set_holds_is_read_from_its_ground_truth(tmp_path):
+    assert shift.drawn(tmp_path) is None
+    (tmp_path / "meta").mkdir()
+    for i, setting in enumerate(["church", "beach", "church"]):
+        (tmp_path / "meta" / f"{i:08d}.json").write_text(json.dumps({"generator": "g", "world": "stage",
+                                                                     "setting": setting, "background": "indoor"}))
+    assert shift.drawn(tmp_path) == {"generator": "g", "world": "stage", "videos": 3,
+                                     "settings": {"beach": 1, "church": 2}}
