@@ -194,7 +194,10 @@ def other_soundfont(given: str | None) -> tuple[Path | None, str]:
         if not Path(given).is_file():
             raise AmuseError(f"--soundfont {given}: no such file; give an .sf2 file or leave it out")
         return Path(given).resolve(), "--soundfont"
-    own = soundfont.resolve(None)
+    try:
+        own = soundfont.resolve(None)
+    except AmuseError as e:       # no renderer or no default font: the default world cannot render one either
+        return None, str(e)
     for font in soundfont.installed_soundfonts():
         if not (font.stat().st_size == own.stat().st_size and filecmp.cmp(font, own, shallow=False)):
             return font.resolve(), f"installed ({font.parent})"
@@ -320,6 +323,33 @@ def commit() -> str | None:
     return out.stdout.strip() or None
 
 
+def collect(plan: Plan, rows: list[Row], setup: dict, args) -> dict[str, dict | None]:
+    """Every row whose steps are done with these options (run now or before): its cells, drops, seeds,
+    sets and commands; None for the others."""
+    results: dict[str, dict | None] = {}
+    for row in rows:          # every row whose steps are done with today's options, asked for now or before
+        res = row_result(row, plan)
+        results[row.key] = None if res is None else {"what": row.what, **res}
+    for row in rows:
+        if results[row.key] is not None:
+            seeds = {"model": args.seed, "train_data": args.data_seed}
+            if row.test_set != row.train_set:
+                seeds["test_data"] = args.test_seed
+            results[row.key].update(
+                drops=drops(results, row), trained_on=row.train_set, tested_on=row.test_set,
+                wording=row.wording or "all (templates)", predictions=str(row.predictions), seeds=seeds,
+                sets={s: setup["sets"][s] for s in dict.fromkeys([row.train_set, row.test_set])},
+                commands=[plan.command(k) for k in plan.needed([row.eval_step])])
+    if "d" not in results:
+        results["d"] = {"missing": setup["soundfont"]["how"]}
+    held_train = next(name for name in setup["sets"] if name.startswith("train-without-"))
+    seen = (drawn(plan.work / "data" / held_train) or {}).get("settings", {})
+    leaked = sorted(set(seen) & set(setup["held_out_settings"]))
+    if leaked and results.get("e") is not None:   # the generator drew a setting it was told to leave out
+        results["e"]["leak"] = f"the training set {held_train} holds videos of {', '.join(leaked)}: row e is void"
+    return results
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--work", default="/tmp/amuse-shift", help="folder for data, caches, runs and stamps")
@@ -364,27 +394,7 @@ def main() -> int:
         print(f"error: a step failed (exit {e.returncode}); its command is printed above, finished steps are kept: "
               f"rerun to continue", file=sys.stderr)
         return 1
-    results = {}
-    for row in rows:          # every row whose steps are done with today's options, asked for now or before
-        res = row_result(row, plan)
-        results[row.key] = None if res is None else {"what": row.what, **res}
-    for row in rows:
-        if results[row.key] is not None:
-            seeds = {"model": args.seed, "train_data": args.data_seed}
-            if row.test_set != row.train_set:
-                seeds["test_data"] = args.test_seed
-            results[row.key].update(
-                drops=drops(results, row), trained_on=row.train_set, tested_on=row.test_set,
-                wording=row.wording or "all (templates)", predictions=str(row.predictions), seeds=seeds,
-                sets={s: setup["sets"][s] for s in dict.fromkeys([row.train_set, row.test_set])},
-                commands=[plan.command(k) for k in plan.needed([row.eval_step])])
-    if "d" not in results:
-        results["d"] = {"missing": setup["soundfont"]["how"]}
-    held_train = next(name for name in setup["sets"] if name.startswith("train-without-"))
-    seen = (drawn(plan.work / "data" / held_train) or {}).get("settings", {})
-    leaked = sorted(set(seen) & set(setup["held_out_settings"]))
-    if leaked and results.get("e") is not None:   # the generator drew a setting it was told to leave out
-        results["e"]["leak"] = f"the training set {held_train} holds videos of {', '.join(leaked)}: row e is void"
+    results = collect(plan, rows, setup, args)
     md = table(rows, results)
     result = {"what": "bench/shift.py: the suite's variant trained on the default world, tested where the world shifts",
               "commit": commit(), "argv": sys.argv[1:], "setup": setup,
@@ -393,7 +403,9 @@ def main() -> int:
               "rows": {k: v if v is not None else {"missing": f"not all its steps have run with these options "
                                                              f"(python bench/shift.py ... --rows {k[0]})"}
                        for k, v in results.items()},
-              "goals": goals(results), "table": md, "seconds": round(time.time() - start, 1)}
+              "goals": goals(results), "table": md, "seconds": round(time.time() - start, 1),
+              "step_seconds": {k: json.loads(plan.stamp(k).read_text()).get("seconds") for k in plan.steps
+                               if plan.done(k)}}
     print("\n" + md)
     for g in result["goals"]:
         print(f"row {g['row']} vs {g['against']}: {g['goal']}: drop {g['drop']} -> "
