@@ -111,7 +111,7 @@ class AVQANet(nn.Module):
     def __init__(self, spec: ModelSpec, *, size="base", backbone=None, weights="none", shared=False,
                  image_size=None, audio_size=None, dim=None, adapters="full", rhythm=True, source=True,
                  question_layers=None, temporal_dim=None, question_stages=None, audio=True, visual=True,
-                 gated=True, fusion="gated", columns=4, question="words", rois="none"):
+                 gated=True, fusion="gated", columns=4, question="words", rois="none", word_dropout=None):
         super().__init__()
         if adapters not in ADAPTERS:
             raise ConfigError(f"model.adapters={adapters!r}; use one of {', '.join(ADAPTERS)}")
@@ -177,7 +177,7 @@ class AVQANet(nn.Module):
                             + (("performers",) if self.performers is not None else ()))
         if grounded:
             self.fusion = GroundedReasoner(list(spec.words), spec.max_tokens, spec.frames, spec.n_answers, dim=64,
-                                           question=question, vocab=spec.vocab)
+                                           question=question, vocab=spec.vocab, word_dropout=word_dropout)
             self.question = None
             for module in (self.visual, self.audio, self.scene_visual, self.scene_audio, self.performers):
                 if module is not None:
@@ -257,7 +257,7 @@ def amuse(spec: ModelSpec, *, size: str = "base", backbone: str = None, weights:
           shared: bool = False, image_size: int = None, audio_size: int = None, dim: int = None,
           adapters: str = "full", rhythm: bool = True, source: bool = True, question_layers: int = None,
           temporal_dim: int = None, question_stages: int = None, fusion: str = "gated", columns: int = 4,
-          rois: str = "none", question: str = "words"):
+          rois: str = "none", question: str = "words", word_dropout: float = None):
     """Amuse; backbone tiny | swin_v2_t | swin_v2_s | swin_v2_b; weights none | DEFAULT | <file>
     (torchvision weights, or an `amuse pretrain` perception file); question_stages: how many final
     backbone stages get question->visual/audio adapters; fusion gated (the paper's) | grounded
@@ -265,8 +265,9 @@ def amuse(spec: ModelSpec, *, size: str = "base", backbone: str = None, weights:
     performer detector in the perception file, the performers it finds); rois: the region branch of the
     gated fusion, none | performers | torchvision:<detection model>[=<weights>] (models/regions.py);
     question: words (word ids, an unknown word is <unk>) | pieces (character n-grams too, so words
-    training never showed are read: models/pieces.py)."""
+    training never showed are read: models/pieces.py); word_dropout: share of training words read as
+    <unk> by the grounded head's reader (default: none for words, 0.3 for pieces)."""
     return AVQANet(spec, size=size, backbone=backbone, weights=weights, shared=shared, image_size=image_size,
                    audio_size=audio_size, dim=dim, adapters=adapters, rhythm=rhythm, source=source,
                    question_layers=question_layers, temporal_dim=temporal_dim, question_stages=question_stages,
-                   fusion=fusion, columns=columns, question=question, rois=rois)
+                   fusion=fusion, columns=columns, question=question, rois=rois, word_dropout=word_dropout)

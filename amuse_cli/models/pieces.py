@@ -31,6 +31,14 @@ LINK_SCALE = 30.0       # initial sharpness of the cosine links (logits = scale 
 LINK_THRESHOLD = 0.6    # initial cosine a token needs to link to a name rather than to none
 
 
+def drop_words(ids: torch.Tensor, p: float) -> torch.Tensor:
+    """Word ids with a share p of the real words replaced by <unk> (training only: the caller decides)."""
+    if p <= 0:
+        return ids
+    drop = torch.rand(ids.shape, device=ids.device) < p
+    return torch.where(drop & (ids > 0), torch.full_like(ids, UNK_ID), ids)
+
+
 class PieceEmbedding(nn.Module):
     """(word ids [..., L], piece ids [..., L, P]) -> token vectors [..., L, D] and piece vectors."""
 
@@ -59,9 +67,7 @@ class PieceEmbedding(nn.Module):
         by_pieces = self.pieces(pieces)
         if self.word is None:
             return by_pieces, by_pieces
-        if self.training and self.word_dropout > 0:
-            drop = torch.rand(ids.shape, device=ids.device) < self.word_dropout
-            ids = torch.where(drop & (ids > 0), torch.full_like(ids, UNK_ID), ids)
+        ids = drop_words(ids, self.word_dropout) if self.training else ids
         return self.word(ids) + by_pieces, by_pieces
 
 

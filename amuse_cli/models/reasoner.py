@@ -29,7 +29,7 @@ from torch.nn import functional as F
 
 from amuse_cli.data.taxonomy import ANSWER_IDS, INSTRUMENTS, NUMBERS
 from amuse_cli.errors import ConfigError
-from amuse_cli.models.pieces import NameLinks, PieceEmbedding, nth_linked
+from amuse_cli.models.pieces import WORD_DROPOUT, NameLinks, PieceEmbedding, drop_words, nth_linked
 from amuse_cli.models.question import QUESTIONS
 from amuse_cli.models.scene import THIRDS, rbf, soft_extreme, summarise, thirds
 
@@ -78,12 +78,15 @@ class GroundedReasoner(nn.Module):
     over the 42 answers. `vocab` (data/vocab.py) is needed by `question="pieces"`."""
 
     def __init__(self, words: list[str], max_tokens: int, frames: int, n_answers: int, dim: int = 64,
-                 layers: int = 2, heads: int = 4, question: str = "words", vocab=None):
+                 layers: int = 2, heads: int = 4, question: str = "words", vocab=None,
+                 word_dropout: float | None = None):
         super().__init__()
         if question not in QUESTIONS:
             raise ConfigError(f"model.question={question!r}; use one of {', '.join(QUESTIONS)}")
         k = len(INSTRUMENTS)
         self.reads = question
+        # words: none unless asked (today's reader); pieces: models/pieces.py's default
+        self.word_dropout = (0.0 if question == "words" else WORD_DROPOUT) if word_dropout is None else word_dropout
         for name, values in (("ranks", RANKS), ("deltas", DELTAS), ("counts", COUNTS)):
             self.register_buffer(name, values, persistent=False)
         yes_no = torch.zeros(2, n_answers)
@@ -101,7 +104,7 @@ class GroundedReasoner(nn.Module):
                 self.register_buffer(name, word_table(words, names), persistent=False)
             self.embed = nn.Embedding(len(words), dim, padding_idx=0)
         else:
-            self.tokens = PieceEmbedding(len(vocab.words), len(vocab.pieces), dim)
+            self.tokens = PieceEmbedding(len(vocab.words), len(vocab.pieces), dim, word_dropout=self.word_dropout)
             self.links = NameLinks(dim)
             self.register_buffer("name_pieces", torch.tensor(vocab.encode_pieces(list(NAMES))), persistent=False)
         self.pos = nn.Parameter(torch.zeros(1, max_tokens, dim))
@@ -156,7 +159,7 @@ class GroundedReasoner(nn.Module):
             links = torch.cat([table_links(self.word_class[ids], len(INSTRUMENTS)),
                                table_links(self.word_third[ids], len(THIRDS)),
                                table_links(self.word_extreme[ids], len(EXTREMES))], -1)
-            return self.embed(ids), links
+            return self.embed(drop_words(ids, self.word_dropout) if self.training else ids), links
         if pieces is None:
             raise ConfigError("model.question=pieces reads the batch's `pieces` (engine/datasets.py); this "
                               "batch has none")
