@@ -84,3 +84,15 @@ def test_scene_and_regions_have_the_documented_shapes():
     tokens = regions(frames[None].expand(2, -1, -1, -1, -1), mask[None].expand(2, -1))
     assert tokens.shape == (2, 8, 4, 5 + model.crops.dim)
     assert pool_regions(tokens).shape == (2, 8, 2 * (5 + model.crops.dim))
+
+
+def test_motion_is_read_in_the_performers_own_box_so_a_camera_pan_is_not_motion():
+    frames = torch.zeros((3, 3, 64, 64), dtype=torch.uint8)
+    for f in range(3):                                   # the same figure, panned 4 px per frame
+        frames[f, :, 20:40, 10 + 4 * f:22 + 4 * f] = 200
+    boxes = torch.tensor([[(8 + 4 * f) / 64, 16 / 64, (24 + 4 * f) / 64, 44 / 64] for f in range(3)])
+    idx = torch.arange(3)
+    fixed = crop_stack(frames, boxes, idx)
+    tracked = crop_stack(frames, boxes, idx, boxes[(idx - 1).clamp(min=0)], boxes[(idx + 1).clamp(max=2)])
+    assert fixed[:, 3:].abs().mean() > 0.05
+    assert tracked[:, 3:].abs().mean() < 0.2 * fixed[:, 3:].abs().mean()

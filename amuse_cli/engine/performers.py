@@ -52,14 +52,15 @@ def _detector_epoch(model, opt, frames, truth, indoor, pairs, seed, train: bool)
     return total / max(steps, 1)
 
 
-def _jitter(boxes: torch.Tensor, gen) -> torch.Tensor:
+def _jitter(boxes: torch.Tensor, gen=None, shift=None, scale=None):
+    """Boxes moved by `shift` and scaled by `scale` (drawn when not given: the way a detector errs)."""
     w, h = boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1]
-    shift = (torch.rand(len(boxes), 2, generator=gen) * 2 - 1) * JITTER[0]
-    scale = 1 + (torch.rand(len(boxes), 2, generator=gen) * 2 - 1) * JITTER[1]
+    shift = (torch.rand(len(boxes), 2, generator=gen) * 2 - 1) * JITTER[0] if shift is None else shift
+    scale = 1 + (torch.rand(len(boxes), 2, generator=gen) * 2 - 1) * JITTER[1] if scale is None else scale
     cx = (boxes[:, 0] + boxes[:, 2]) / 2 + shift[:, 0] * w
     cy = (boxes[:, 1] + boxes[:, 3]) / 2 + shift[:, 1] * h
     w, h = w * scale[:, 0], h * scale[:, 1]
-    return torch.stack([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2], 1)
+    return torch.stack([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2], 1), shift, scale
 
 
 def _negatives(boxes: torch.Tensor, n: int, gen) -> torch.Tensor:
@@ -85,13 +86,18 @@ def _crop_batch(frames, truth, videos, gen, train: bool):
         for t in range(t_count):
             tr = truth[v][t]
             boxes = torch.from_numpy(tr["boxes"])
-            pos = _jitter(boxes, gen) if train and len(boxes) else boxes
+            # the same performer's true boxes in the neighbouring frames, jittered alike (as a track's are)
+            near = [torch.from_numpy(truth[v][max(0, min(t_count - 1, t + d))]["boxes"]) for d in (-1, 1)]
+            pos, shift, scale = _jitter(boxes, gen) if train and len(boxes) else (boxes, None, None)
+            if shift is not None:
+                near = [_jitter(b, shift=shift, scale=scale)[0] for b in near]
             neg = _negatives(boxes, int(round(NEGATIVES * max(len(boxes), 1))), gen)
             allb = torch.cat([pos, neg]).clamp(-0.1, 1.1)
             if not len(allb):
                 continue
             idx = torch.full((len(allb),), t, dtype=torch.long)
-            crops.append(crop_stack(frames[v], allb, idx))
+            prev, nxt = (torch.cat([b, neg]).clamp(-0.1, 1.1) for b in near)
+            crops.append(crop_stack(frames[v], allb, idx, prev, nxt))
             cls.append(torch.cat([torch.from_numpy(tr["classes"]), torch.zeros(len(neg), dtype=torch.long)]))
             there.append(torch.cat([torch.ones(len(pos)), torch.zeros(len(neg))]))
             p = torch.from_numpy(tr["playing"])

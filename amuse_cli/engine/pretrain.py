@@ -238,13 +238,20 @@ def pretrain(cfg: dict, out: str | Path, progress: bool = True) -> Path:
         report = {**report, **refit_audio(data, audio, heads[1], p["audio_size"], train_idx, val_idx, pc, seed,
                                           progress, start)}
     performers = None
-    if pc["detector_epochs"] or pc["crop_epochs"]:
+    carried = read_perception_file(pc["init"]).get("performers") if pc["init"] else None
+    if carried is not None and not (pc["detector_epochs"] or pc["crop_epochs"]):   # kept from pretrain.init
+        from amuse_cli.models.detector import PerformerScene
+        performers = PerformerScene(slots=pc["slots"])
+        performers.load_state_dict(carried)
+        report = {**report, **{k: v for k, v in read_perception_file(pc["init"]).get("held_out", {}).items()
+                               if k.startswith(("det_", "crop_", "playing_", "count_"))}}
+    elif pc["detector_epochs"] or pc["crop_epochs"]:
         from amuse_cli.engine.performers import train_performers
         from amuse_cli.models.detector import PerformerScene
         del data                                        # the full-size frames take its place in memory
         init = PerformerScene(slots=pc["slots"])
-        if pc["init"] and "performers" in (earlier := read_perception_file(pc["init"])):
-            init.load_state_dict(earlier["performers"])
+        if carried is not None:
+            init.load_state_dict(carried)
         performers, found = train_performers(*load_performer_set(cfg), train_idx, val_idx, pc, seed, progress,
                                              start, model=init)
         report = {**report, **found}

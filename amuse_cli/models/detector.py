@@ -143,10 +143,12 @@ class CropNet(nn.Module):
         return c[:, :K], c[:, K], self.play(torch.cat([look, move], -1)).squeeze(-1), look
 
 
-def crop_stack(frames: torch.Tensor, boxes: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+def crop_stack(frames: torch.Tensor, boxes: torch.Tensor, index: torch.Tensor,
+               prev_boxes: torch.Tensor | None = None, next_boxes: torch.Tensor | None = None) -> torch.Tensor:
     """Crops for boxes [n, 4] (0..1) in frames[index] of one clip (frames [T, 3, H, W] uint8) with their
     motion against frames index-1 and index+1 (the clip's edge frames use their one neighbour twice)
-    -> [n, 9, *CROP] in 0..1."""
+    -> [n, 9, *CROP] in 0..1. The neighbours are cut at the same performer's box in those frames where
+    given (prev_boxes / next_boxes, e.g. its track), so the camera's pan and zoom do not read as motion."""
     t, _, h, w = frames.shape
     img = frames.float() / 255.0
     scale = torch.tensor([w, h, w, h], dtype=img.dtype)
@@ -155,12 +157,15 @@ def crop_stack(frames: torch.Tensor, boxes: torch.Tensor, index: torch.Tensor) -
     prev = torch.where(index == 0, nxt, prev)
     nxt = torch.where(index == t - 1, prev, nxt)
 
-    def cut(which):
-        rois = torch.cat([which.float()[:, None], boxes[:, :4] * scale], 1)
+    prev_boxes = boxes if prev_boxes is None else torch.where((index == 0)[:, None], next_boxes, prev_boxes)
+    next_boxes = boxes if next_boxes is None else torch.where((index == t - 1)[:, None], prev_boxes, next_boxes)
+
+    def cut(which, where):
+        rois = torch.cat([which.float()[:, None], where[:, :4] * scale], 1)
         return roi_align(img, rois, CROP, spatial_scale=1.0, sampling_ratio=2, aligned=True)
 
-    here = cut(index)
-    return torch.cat([here, (here - cut(prev)).abs(), (cut(nxt) - here).abs()], 1)
+    here = cut(index, boxes)
+    return torch.cat([here, (here - cut(prev, prev_boxes)).abs(), (cut(nxt, next_boxes) - here).abs()], 1)
 
 
 def link_tracks(detections: list[torch.Tensor], min_frames: float = 0.4) -> list[torch.Tensor]:
@@ -225,7 +230,9 @@ class PerformerScene(nn.Module):
         emb = torch.zeros(self.slots, total, self.crops.dim)
         for s, tr in enumerate(tracks):
             idx = torch.arange(t)
-            cls, performer, play, look = self.crops(crop_stack(frames[:t], tr[:, :4], idx))
+            box = tr[:, :4]
+            shifted = (box[(idx - 1).clamp(min=0)], box[(idx + 1).clamp(max=t - 1)])
+            cls, performer, play, look = self.crops(crop_stack(frames[:t], box, idx, *shifted))
             there = torch.maximum(tr[:, 4], torch.sigmoid(performer))
             cols[s, :t, 0] = there
             cols[s, :t, 1] = ((tr[:, 0] + tr[:, 2]) / 2).clamp(0, 1)
