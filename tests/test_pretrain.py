@@ -29,7 +29,8 @@ def perception(tiny_features, tiny_synth):
     out = work / "pretrained" / "perception.pt"
     torch.set_num_threads(1)
     result = invoke("pretrain", TINY, *overrides, f"pretrain.root={tiny_synth}", "pretrain.epochs=1",
-                    "pretrain.audio_epochs=2", "pretrain.batch_size=4", "--out", out)
+                    "pretrain.audio_epochs=2", "pretrain.batch_size=4", "pretrain.detector_epochs=1",
+                    "pretrain.crop_epochs=1", "--out", out)
     assert result.exit_code == 0, result.output
     return out
 
@@ -37,9 +38,12 @@ def perception(tiny_features, tiny_synth):
 def test_pretrain_writes_a_perception_file(perception):
     state = torch.load(perception, weights_only=True)
     assert state["kind"] == "amuse-perception"
-    assert state["config"]["columns"] == 4 and state["config"]["image_size"] == 64
-    assert set(state["held_out"]) == {"present_acc", "class_acc", "playing_acc", "heard_f1"}
-    assert {"visual", "audio", "scene_visual", "scene_audio"} <= set(state)
+    assert state["config"]["columns"] == 4 and state["config"]["image_size"] == 64 and state["config"]["slots"] == 6
+    assert {"present_acc", "class_acc", "playing_acc", "heard_f1", "det_recall", "det_precision", "count_acc",
+            "crop_class_acc", "playing_balanced_acc"} <= set(state["held_out"])
+    assert {"visual", "audio", "scene_visual", "scene_audio", "performers"} <= set(state)
+    made = state["trained_on"]                   # which generator and seed made the pretraining set
+    assert made["generator"] == "amuse-synth 3" and made["world"] == "stage" and made["set_seed"] == 3
 
 
 def test_audio_refit_from_a_file_changes_only_the_audio_head(perception, tiny_features, tiny_synth, tmp_path):
@@ -49,7 +53,7 @@ def test_audio_refit_from_a_file_changes_only_the_audio_head(perception, tiny_fe
                     "pretrain.audio_epochs=2", f"pretrain.init={perception}", "--out", out, "--no-progress")
     assert result.exit_code == 0, result.output
     before, after = torch.load(perception, weights_only=True), torch.load(out, weights_only=True)
-    for part in ("visual", "audio", "scene_visual"):
+    for part in ("visual", "audio", "scene_visual", "performers"):     # performers carried over from init
         assert all(torch.equal(before[part][k], after[part][k]) for k in before[part]), part
     assert any(not torch.equal(before["scene_audio"][k], after["scene_audio"][k]) for k in before["scene_audio"])
     assert after["trained_on"]["init"] == str(perception) and after["trained_on"]["audio_epochs"] == 2
@@ -77,6 +81,8 @@ def test_grounded_trains_and_evaluates_on_every_test_question(perception, tiny_f
     pre = torch.load(perception, weights_only=True)
     for name, value in pre["visual"].items():
         assert torch.equal(best[f"visual.{name}"], value), name
+    for name, value in pre["performers"].items():                   # the scene came from the performers found
+        assert torch.equal(best[f"performers.{name}"], value), name
 
 
 def test_scene_computed_once_per_video_equals_the_scene_computed_per_batch(perception, tiny_features):
@@ -105,7 +111,7 @@ def test_gated_amuse_reuses_the_perception_with_streams_frozen_except_norms(perc
     os.chdir(work)
     try:
         result = invoke("train", TINY, *overrides, *FAST, "stage1.epochs=1", f"model.weights={perception}",
-                        "--run-name", "gated-pre", "--no-progress")
+                        "model.rois=performers", "--run-name", "gated-pre", "--no-progress")
     finally:
         os.chdir(old)
     assert result.exit_code == 0, result.output
@@ -113,6 +119,22 @@ def test_gated_amuse_reuses_the_perception_with_streams_frozen_except_norms(perc
     pre = torch.load(perception, weights_only=True)["visual"]
     frozen = [n for n in pre if "norm" not in n and n != "pos"]
     assert frozen and all(torch.equal(best[f"visual.{n}"], pre[n]) for n in frozen)
+    assert any(k.startswith("fusion.branches.rois.") for k in best)      # the region branch is in the fusion
+    performers = torch.load(perception, weights_only=True)["performers"]
+    assert all(torch.equal(best[f"regions.scene.{n}"], v) for n, v in performers.items())   # regions frozen
+
+
+def test_region_branch_off_and_unknown_sources(perception, tiny_features):
+    from amuse_cli import registry
+    from amuse_cli.errors import ConfigError
+    from amuse_cli.models.inputs import ModelSpec
+    spec = ModelSpec({"frames": [8, 3, 256, 256], "logmel": [8, 128, 100]}, 20, 14, 42, 33, tuple(f"w{i}" for i in range(20)))
+    plain = registry.create("model", {"name": "amuse", "size": "tiny", "weights": str(perception), "rois": "none"}, spec)
+    assert plain.regions is None and "rois" not in plain.fusion.branches
+    with pytest.raises(ConfigError, match="model.rois='boxes'"):
+        registry.create("model", {"name": "amuse", "size": "tiny", "weights": str(perception), "rois": "boxes"}, spec)
+    with pytest.raises(ConfigError, match="needs a perception file with a performer detector"):
+        registry.create("model", {"name": "amuse", "size": "tiny", "weights": "none", "rois": "performers"}, spec)
 
 
 def test_bad_pretrain_and_grounded_settings_end_in_one_line(tiny_features, tmp_path):
