@@ -39,6 +39,7 @@ def test_items_have_the_contract_shapes_and_collate(tiny_cache):  # noqa: F811
             "logmel": (torch.float32, [T, M, 100]), "frame_mask": (torch.bool, [T]),
             "rhythm": (torch.float32, [S]), "bpm": (torch.float32, [S]), "sources": (torch.float32, [S]),
             "source_classes": (torch.float32, [S, 22]), "segment_mask": (torch.bool, [S]), "question": (torch.int64, [cfg["data"]["max_tokens"]]),
+            "pieces": (torch.int64, [cfg["data"]["max_tokens"], vocab.max_pieces]),
             "answer": (torch.int64, []), "template": (torch.int64, []), "index": (torch.int64, [])}
     assert set(item) == set(want)
     for k, (dtype, shape) in want.items():
