@@ -138,3 +138,66 @@ def test_bench_runs_both_generators_and_reports_note_rate_changes(tmp_path):
         goals = set(report["goals"]["amuse"])
         assert ("rate_change_false_rate<=0.10" in goals) == (generator == "hard") and "f1_no_drums>=0.80" in goals
         assert "| amuse |" in res.stdout
+
+
+# --- the decisive experiment: bench/rhythm_evidence.py -----------------------------------------------
+
+from bench import rhythm_evidence as evidence  # noqa: E402
+
+
+def _legato_tones(sr: int = 16000) -> tuple[np.ndarray, float]:
+    """A sung-like line: A4 with a 5.5 Hz, +-40 cent vibrato for 2 s, then B4 (same vibrato, same loudness),
+    crossfaded over 80 ms: a change of pitch without an attack. Returns (audio, time of the change)."""
+    t = np.arange(int(4.0 * sr)) / sr
+    vib = 2 ** (0.4 / 12 * np.sin(2 * np.pi * 5.5 * t))
+    fade = np.clip((t - 2.0) / 0.08, 0.0, 1.0)
+    phase_a = 2 * np.pi * np.cumsum(440.0 * vib) / sr
+    phase_b = 2 * np.pi * np.cumsum(493.9 * vib) / sr
+    tone = lambda ph: sum(np.sin(k * ph) / k for k in (1, 2, 3))      # noqa: E731  (three partials)
+    return (0.3 * ((1 - fade) * tone(phase_a) + fade * tone(phase_b))).astype(np.float32), 2.0
+
+
+def test_pitch_novelty_fires_on_a_change_of_pitch_not_on_vibrato():
+    audio, change = _legato_tones()
+    power = evidence.power_spectrogram(audio)
+    novelty = evidence.pitch_novelty(power, 16000)
+    frames = np.arange(len(novelty)) / evidence.FPS
+    near = np.abs(frames - change - 0.04) < 0.12
+    steady = (frames > 0.5) & (np.abs(frames - change) > 0.4) & (frames < 3.8)
+    assert novelty[near].max() > 5 * novelty[steady].max()
+    # the energy flux the labeller reads cannot tell this change from the vibrato around it
+    flux = rhythm.onset_envelope(audio, 16000, 1)[:len(novelty)]
+    assert flux[near].max() < 5 * flux[steady].max()
+
+
+def test_semitone_bands_are_normalised_and_distinct():
+    bands = evidence.semitone_bands(16000)
+    assert bands.shape[1] == evidence.PITCH_FFT // 2 + 1
+    np.testing.assert_allclose(bands.sum(axis=1), 1.0)
+    assert len(np.unique(bands, axis=0)) == len(bands) and np.all(np.diff(np.argmax(bands, axis=1)) >= 0)
+
+
+def test_note_onsets_oracle_marks_every_note():
+    meta = {"sources": [{"notes": [{"t": 1.0, "velocity": 0.5}, {"t": 2.0, "velocity": 1.0}]},
+                        {"notes": [{"t": 2.0, "velocity": 0.25}]}]}
+    env = evidence.note_onsets(meta, int(3 * evidence.FPS))
+    peaks = np.flatnonzero((env[1:-1] > env[:-2]) & (env[1:-1] > env[2:])) + 1
+    np.testing.assert_allclose(peaks / evidence.FPS, [1.0, 2.0], atol=1.0 / evidence.FPS)
+    assert env[peaks[1]] / env[peaks[0]] == pytest.approx(2.5, rel=1e-6)
+
+
+def test_evidence_bench_runs_and_its_flux_row_is_the_labeller(tmp_path):
+    """The bench as a user runs it on two clips; its `flux` evidence gives the labeller's own labels."""
+    out = tmp_path / "evidence.json"
+    res = subprocess.run([sys.executable, str(REPO / "bench" / "rhythm_evidence.py"), "--seeds", "5", "--clips", "2",
+                          "--workers", "1", "--out", str(out)], capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr[-2000:]
+    report = json.loads(out.read_text())
+    assert report["clips"] == 2 and set(report["results"]) == set(evidence.EVIDENCE)
+    assert {"top1", "top1_octave", "top3"} <= set(report["results"]["onsets"]["candidates"]["all"])
+    assert "| onsets |" in res.stdout
+    meta = pieces.pieces(5, 2, report["theta"])[0]
+    rec = evidence.run_clip((meta, str(soundfont.resolve(None)), report["theta"]))
+    audio = pieces.render(meta, soundfont.resolve(None), np.random.default_rng(meta["seed"]))
+    bounds, mask = rhythm.segment_bounds(pieces.CLIP_S, pieces.SEGMENT_S, 10)
+    np.testing.assert_allclose(rec["est"]["flux"]["bpm"], np.round(rhythm.estimate_bpm(audio, pieces.SR, bounds, mask), 2))

@@ -8,6 +8,7 @@ one, and both videos must be cached.
 from __future__ import annotations
 
 from collections import OrderedDict
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -19,6 +20,7 @@ from amuse_cli.engine.splits import FLIP, load_split, split_file  # noqa: F401 (
 from amuse_cli.errors import AmuseError
 from amuse_cli.features.lookup import FeatureCache
 from amuse_cli.models.inputs import ModelSpec
+from amuse_cli.models.sentence import record_text, sentence_table
 
 FLOAT32 = ("logmel",)  # float16 on disk, float32 for the model
 MEMO_BYTES = 1 << 30  # per process (and per DataLoader worker): decoded arrays kept in memory
@@ -165,9 +167,12 @@ def check_videos(cfg: dict, cache, records, what: str) -> int:
 
 
 def dataset(cfg: dict, records, cache, vocab: Vocab) -> WithVideo:
-    """The recipe's dataset over `records`, a video's arrays kept in memory while its questions are read."""
+    """The recipe's dataset over `records`, a video's arrays kept in memory while its questions are read
+    (with model.sentence, each question's sentence vector, kept beside the feature cache)."""
+    sentences = sentence_table(cfg["model"].get("sentence", "none"), [record_text(r) for r in records],
+                               Path(cache.path) / "sentences")
     return WithVideo(AVQADataset(records, MemoCache(cache), vocab, max_tokens=cfg["data"]["max_tokens"],
-                                 skip_missing=cfg["data"]["skip_missing"]))
+                                 skip_missing=cfg["data"]["skip_missing"], sentences=sentences))
 
 
 def spec(cfg: dict, shapes: dict, vocab: Vocab) -> ModelSpec:
@@ -181,12 +186,13 @@ class AVQADataset(Dataset):
     """One item per QA record: the video's cached arrays plus question, answer and template ids.
 
     Records whose video is not cached raise AmuseError naming it, unless skip_missing=True (then
-    they are dropped and counted in `self.skipped`).
+    they are dropped and counted in `self.skipped`). `sentences` (models/sentence.py's table: a row
+    per record, the vectors) adds each question's `sentence` vector.
     """
 
     def __init__(self, records, cache: FeatureCache | MemoCache, vocab, max_tokens: int = 14,
-                 skip_missing: bool = False):
-        self.cache, self.vocab, self.max_tokens = cache, vocab, max_tokens
+                 skip_missing: bool = False, sentences=None):
+        self.cache, self.vocab, self.max_tokens, self.sentences = cache, vocab, max_tokens, sentences
         missing = [r for r in records if _not_cached(cache, r)]
         if missing and not skip_missing:
             r = missing[0]
@@ -228,4 +234,7 @@ class AVQADataset(Dataset):
         item["answer"] = torch.tensor(ANSWER_IDS[rec.answer], dtype=torch.int64)
         item["template"] = torch.tensor(TEMPLATE_IDS.get(rec.template, -1), dtype=torch.int64)
         item["index"] = torch.tensor(index, dtype=torch.int64)
+        if self.sentences is not None:
+            rows, vectors = self.sentences
+            item["sentence"] = vectors[rows[index]]
         return item

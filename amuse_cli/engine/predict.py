@@ -1,7 +1,9 @@
 """`amuse predict`: decode a video with the run's extraction settings and answer free-text questions.
 
 With `--annotations`, a v2.0 `unmatch_audio` question hears the video it names: the audio-derived
-arrays come from that video's file, the frames from its own, as in training and `amuse eval`."""
+arrays come from that video's file, the frames from its own, as in training and `amuse eval`.
+With model.sentence, a question's sentence vector is read as in training: a record's text with its
+placeholders (models/sentence.py), a typed question with its instrument names read as the neutral word."""
 from __future__ import annotations
 
 import json
@@ -16,6 +18,7 @@ from amuse_cli.engine import datasets
 from amuse_cli.engine.evaluate import TOP_K, build_model, load_checkpointed_run
 from amuse_cli.errors import AmuseError
 from amuse_cli.features.videos import VideoSource, video_source
+from amuse_cli.models.sentence import free_text, record_text, sentence_table
 
 
 def match_template(words: list[str]) -> int:
@@ -83,16 +86,23 @@ class Predictor:
         length = self.cfg["data"]["max_tokens"]
         return self.vocab.encode(fixed, length), self.vocab.encode_pieces(fixed, length), match_template(words)
 
+    def sentence(self, text: str) -> dict:
+        """The batch's `sentence` vector [1, 384] for the run's model.sentence (none: nothing)."""
+        table = sentence_table(self.cfg["model"].get("sentence", "none"), [text])
+        return {} if table is None else {"sentence": table[1][table[0]]}
+
     @torch.inference_mode()
     def answer(self, video: str | Path, question: str, flip: bool = False,
-               audio: VideoSource | None = None) -> list[tuple[str, float]]:
-        """Top answers for one question about `video` (heard through `audio`'s sound when given)."""
+               audio: VideoSource | None = None, sentence: str | None = None) -> list[tuple[str, float]]:
+        """Top answers for one question about `video` (heard through `audio`'s sound when given);
+        `sentence`: the text its sentence vector reads (default: the question, names neutral)."""
         arrays = self.media(VideoSource(Path(video), flip), audio)
         ids, pieces, template = self.tokens(question)
         batch = {k: torch.from_numpy(v.astype("float32") if k == "logmel" else v)[None] for k, v in arrays.items()}
         batch.update(question=torch.tensor([ids]), pieces=torch.tensor([pieces]),
                      template=torch.tensor([template]), index=torch.tensor([0]),
-                     answer=torch.tensor([0]), video=torch.tensor([0]))
+                     answer=torch.tensor([0]), video=torch.tensor([0]),
+                     **self.sentence(sentence or free_text(question_words(question.strip(), ()))))
         p, k = self.model(batch).float().softmax(-1)[0].topk(TOP_K)
         return [(ANSWERS[i], float(q)) for i, q in zip(k.tolist(), p.tolist())]
 
@@ -107,7 +117,7 @@ def predict_batch(run, annotations, videos, echo=print, overrides=()) -> int:
         try:
             src = video_source(folders, r.video_id)
             audio = video_source(folders, r.audio_from) if r.audio_from is not None else None
-            top = pred.answer(src.path, r.question, src.flip, audio)
+            top = pred.answer(src.path, r.question, src.flip, audio, sentence=record_text(r))
         except AmuseError as e:
             failures.append(f"{r.key}: {e}")
             continue

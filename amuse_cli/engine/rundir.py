@@ -12,6 +12,7 @@ from pathlib import Path
 from amuse_cli import __version__, config, paths
 from amuse_cli.atomic import write_atomic
 from amuse_cli.errors import AmuseError
+from amuse_cli.models.sentence import env_lines
 
 PACKAGES = ("torch", "torchvision", "torchaudio", "numpy", "av", "librosa", "click", "rich", "pyyaml",
             "scikit-learn", "safetensors")
@@ -117,5 +118,5 @@ def describe(run: Path, cfg: dict, argv: list[str]) -> None:
     write_atomic(run / "config.yaml", config.dump(cfg))
     before = (run / "command.txt").read_text(encoding="utf-8") if (run / "command.txt").exists() else ""
     write_atomic(run / "command.txt", before + " ".join(argv) + "\n")
-    write_atomic(run / "env.txt", _env())
+    write_atomic(run / "env.txt", _env() + env_lines(cfg["model"].get("sentence", "none")))
     write_atomic(run / "git.txt", _git())

@@ -165,14 +165,19 @@ def estimate_bpm(audio: np.ndarray, sr: int, bounds: np.ndarray, mask: np.ndarra
         return out
     fps = sr / ONSET_HOP
     envs = onset_envelope(audio, sr, ONSET_BANDS).reshape(ONSET_BANDS, -1)
+    path = tempo_path(segment_curves(envs, fps, bounds, valid))
+    out[valid] = split_tempo(envs, fps, bounds, valid, path)
+    return out
+
+
+def segment_curves(envs: np.ndarray, fps: float, bounds: np.ndarray, valid: np.ndarray) -> list[np.ndarray]:
+    """The tempogram of each valid segment: its bands' tempograms weighted by their share of the flux."""
     curves = []
     for i in valid:
         part = envs[:, int(round(bounds[i, 0] * fps)):int(round(bounds[i, 1] * fps))]
         weight = part.sum(axis=1) / max(float(part.sum()), 1e-12)
         curves.append(sum(w * tempogram(e, fps) for w, e in zip(weight, part)))
-    path = tempo_path(curves)
-    out[valid] = split_tempo(envs, fps, bounds, valid, path)
-    return out
+    return curves
 
 
 def split_tempo(envs: np.ndarray, fps: float, bounds: np.ndarray, valid: np.ndarray,

@@ -111,7 +111,8 @@ class AVQANet(nn.Module):
     def __init__(self, spec: ModelSpec, *, size="base", backbone=None, weights="none", shared=False,
                  image_size=None, audio_size=None, dim=None, adapters="full", rhythm=True, source=True,
                  question_layers=None, temporal_dim=None, question_stages=None, audio=True, visual=True,
-                 gated=True, fusion="gated", columns=4, question="words", rois="none", word_dropout=None):
+                 gated=True, fusion="gated", columns=4, question="words", rois="none", word_dropout=None,
+                 sentence="none"):
         super().__init__()
         if adapters not in ADAPTERS:
             raise ConfigError(f"model.adapters={adapters!r}; use one of {', '.join(ADAPTERS)}")
@@ -136,7 +137,7 @@ class AVQANet(nn.Module):
             weights = "none"  # the streams' weights come from the perception file below
         self.adapters, self.frames = adapters, spec.frames
         self.question = QuestionEncoder(spec.vocab_size, spec.max_tokens, p["dim"], p["question_layers"],
-                                        n_pieces=piece_count(question, spec.vocab))
+                                        n_pieces=piece_count(question, spec.vocab), sentence=sentence)
         self.visual = SwinStream(build_swin(p["backbone"], weights), p["image_size"], pretrained) if visual else None
         self.audio = None
         if audio:
@@ -177,7 +178,8 @@ class AVQANet(nn.Module):
                             + (("performers",) if self.performers is not None else ()))
         if grounded:
             self.fusion = GroundedReasoner(list(spec.words), spec.max_tokens, spec.frames, spec.n_answers, dim=64,
-                                           question=question, vocab=spec.vocab, word_dropout=word_dropout)
+                                           question=question, vocab=spec.vocab, word_dropout=word_dropout,
+                                           sentence=sentence)
             self.question = None
             for module in (self.visual, self.audio, self.scene_visual, self.scene_audio, self.performers):
                 if module is not None:
@@ -205,9 +207,10 @@ class AVQANet(nn.Module):
             else:
                 video, inv = unique_videos(batch)
                 scene = {k: v[inv] for k, v in self.scene(video).items()}
-            return self.fusion(batch["question"], scene["cols"], scene["classes"], scene["glob"], batch.get("pieces"))
+            return self.fusion(batch["question"], scene["cols"], scene["classes"], scene["glob"], batch.get("pieces"),
+                               batch.get("sentence"))
         b, t = batch["frame_mask"].shape
-        qt, qpad, q = self.question(batch["question"], batch.get("pieces"))
+        qt, qpad, q = self.question(batch["question"], batch.get("pieces"), batch.get("sentence"))
         video, inv = unique_videos(batch)
         per_question = False  # maps hold one row per video until a question adapter needs them per question
 
@@ -257,7 +260,7 @@ def amuse(spec: ModelSpec, *, size: str = "base", backbone: str = None, weights:
           shared: bool = False, image_size: int = None, audio_size: int = None, dim: int = None,
           adapters: str = "full", rhythm: bool = True, source: bool = True, question_layers: int = None,
           temporal_dim: int = None, question_stages: int = None, fusion: str = "gated", columns: int = 4,
-          rois: str = "none", question: str = "words", word_dropout: float = None):
+          rois: str = "none", question: str = "words", word_dropout: float = None, sentence: str = "none"):
     """Amuse; backbone tiny | swin_v2_t | swin_v2_s | swin_v2_b; weights none | DEFAULT | <file>
     (torchvision weights, or an `amuse pretrain` perception file); question_stages: how many final
     backbone stages get question->visual/audio adapters; fusion gated (the paper's) | grounded
@@ -266,8 +269,11 @@ def amuse(spec: ModelSpec, *, size: str = "base", backbone: str = None, weights:
     gated fusion, none | performers | torchvision:<detection model>[=<weights>] (models/regions.py);
     question: words (word ids, an unknown word is <unk>) | pieces (character n-grams too, so words
     training never showed are read: models/pieces.py); word_dropout: share of training words read as
-    <unk> by the grounded head's reader (default: none for words, 0.3 for pieces)."""
+    <unk> by the grounded head's reader (default: none for words, 0.3 for pieces); sentence: none | minilm
+    (a frozen pretrained sentence encoder's vector of each question joins the question summary:
+    models/sentence.py)."""
     return AVQANet(spec, size=size, backbone=backbone, weights=weights, shared=shared, image_size=image_size,
                    audio_size=audio_size, dim=dim, adapters=adapters, rhythm=rhythm, source=source,
                    question_layers=question_layers, temporal_dim=temporal_dim, question_stages=question_stages,
-                   fusion=fusion, columns=columns, question=question, rois=rois, word_dropout=word_dropout)
+                   fusion=fusion, columns=columns, question=question, rois=rois, word_dropout=word_dropout,
+                   sentence=sentence)

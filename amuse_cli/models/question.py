@@ -2,6 +2,8 @@
 
 `n_pieces` > 0 reads each token also by its character n-grams (models/pieces.py), so a word training
 never showed still has a vector (`model.question: pieces`); 0 reads word ids alone (`words`).
+`sentence="minilm"` adds a learnt projection of the question's sentence vector (models/sentence.py)
+to the pooled vector, which the gated fusion reads.
 """
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ from torch import nn
 
 from amuse_cli.errors import ConfigError
 from amuse_cli.models.pieces import PieceEmbedding
+from amuse_cli.models.sentence import SENTENCE_DIM, check as check_sentence
 
 QUESTIONS = ("words", "pieces")     # model.question
 
@@ -27,7 +30,7 @@ def piece_count(question: str, vocab) -> int:
 
 class QuestionEncoder(nn.Module):
     def __init__(self, vocab_size: int, max_tokens: int, dim: int, layers: int = 1, heads: int = 4,
-                 n_pieces: int = 0):
+                 n_pieces: int = 0, sentence: str = "none"):
         super().__init__()
         self.embed = nn.Embedding(vocab_size, dim, padding_idx=0) if not n_pieces else None
         self.tokens = PieceEmbedding(vocab_size, n_pieces, dim) if n_pieces else None
@@ -35,10 +38,12 @@ class QuestionEncoder(nn.Module):
         layer = nn.TransformerEncoderLayer(dim, heads, dim * 2, dropout=0.0, batch_first=True, norm_first=True)
         self.encoder = nn.TransformerEncoder(layer, layers, enable_nested_tensor=False)
         self.norm = nn.LayerNorm(dim)
+        self.sentence = (nn.Sequential(nn.LayerNorm(SENTENCE_DIM), nn.Linear(SENTENCE_DIM, dim))
+                         if check_sentence(sentence) != "none" else None)
 
-    def forward(self, ids: torch.Tensor, pieces: torch.Tensor | None = None):
-        """ids [B, L] (0 = pad), pieces [B, L, P] (read by pieces only) -> tokens [B, L, D], pad mask [B, L]
-        (true = pad), pooled [B, D]."""
+    def forward(self, ids: torch.Tensor, pieces: torch.Tensor | None = None, sentence: torch.Tensor | None = None):
+        """ids [B, L] (0 = pad), pieces [B, L, P] (read by pieces only), sentence [B, 384] (with a
+        sentence encoder only) -> tokens [B, L, D], pad mask [B, L] (true = pad), pooled [B, D]."""
         pad = ids == 0
         pad = pad & ~pad.all(dim=1, keepdim=True)  # an empty question still attends somewhere
         if self.tokens is None:
@@ -51,4 +56,9 @@ class QuestionEncoder(nn.Module):
         x = self.norm(self.encoder(x + self.pos[:, : ids.shape[1]], src_key_padding_mask=pad))
         keep = (~pad).unsqueeze(-1).float()
         pooled = (x * keep).sum(1) / keep.sum(1).clamp(min=1.0)
+        if self.sentence is not None:
+            if sentence is None:
+                raise ConfigError("model.sentence=minilm reads the batch's `sentence` vectors "
+                                  "(engine/datasets.py); this batch has none")
+            pooled = pooled + self.sentence(sentence.to(pooled.dtype))
         return x, pad, pooled

@@ -5,6 +5,10 @@ Why not pool and gate: a pooled branch keeps no trace of *which* named instrumen
 far the demo goes). Here the scene is a set of entities (models/scene.py: 22 instrument classes as
 heard, and one performer per image column as seen) and the question acts on them:
 
+- the question's sense: with `sentence="minilm"` a frozen pretrained sentence encoder's vector of
+  the question (models/sentence.py), through a learnt projection, joins the question summary that
+  the selection paths, pointers and head read: a rephrasing whose words training never showed
+  ("audible", "volume") still says which relation it asks, while the words below bind the names.
 - grounding: a word that names an instrument class receives that class entity's state; a
   position word (left / middle / right) the state of the performers in that third; leftest /
   rightest the outermost performer. A question transformer then mixes the words. Which word names
@@ -31,6 +35,7 @@ from amuse_cli.data.taxonomy import ANSWER_IDS, INSTRUMENTS, NUMBERS
 from amuse_cli.errors import ConfigError
 from amuse_cli.models.pieces import WORD_DROPOUT, NameLinks, PieceEmbedding, drop_words, nth_linked
 from amuse_cli.models.question import QUESTIONS
+from amuse_cli.models.sentence import SENTENCE_DIM, check as check_sentence
 from amuse_cli.models.scene import THIRDS, rbf, soft_extreme, summarise, thirds
 
 CLASS_SCALARS = ("k_offscreen", "k_peak", "k_frac", "k_entry", "k_exit", "k_loud", "k_rate", "k_pitch", "k_pitched",
@@ -74,12 +79,13 @@ def nth_named(table_ids: torch.Tensor, n_names: int, nth: int) -> tuple[torch.Te
 
 
 class GroundedReasoner(nn.Module):
-    """Question (word ids, and piece ids when read by pieces) + scene (cols, classes, glob) -> logits
-    over the 42 answers. `vocab` (data/vocab.py) is needed by `question="pieces"`."""
+    """Question (word ids, and piece ids when read by pieces, its sentence vector with a sentence
+    encoder) + scene (cols, classes, glob) -> logits over the 42 answers. `vocab` (data/vocab.py) is
+    needed by `question="pieces"`."""
 
     def __init__(self, words: list[str], max_tokens: int, frames: int, n_answers: int, dim: int = 64,
                  layers: int = 2, heads: int = 4, question: str = "words", vocab=None,
-                 word_dropout: float | None = None):
+                 word_dropout: float | None = None, sentence: str = "none"):
         super().__init__()
         if question not in QUESTIONS:
             raise ConfigError(f"model.question={question!r}; use one of {', '.join(QUESTIONS)}")
@@ -112,6 +118,9 @@ class GroundedReasoner(nn.Module):
         layer = nn.TransformerEncoderLayer(dim, heads, dim * 2, dropout=0.0, batch_first=True, norm_first=True)
         self.words = nn.TransformerEncoder(layer, layers, enable_nested_tensor=False)
         self.norm = nn.LayerNorm(dim)
+        # the sentence vector's share of the question summary (unit vectors: the norm rescales them)
+        self.sentence = (nn.Sequential(nn.LayerNorm(SENTENCE_DIM), nn.Linear(SENTENCE_DIM, dim))
+                         if check_sentence(sentence) != "none" else None)
         self.raw_k = nn.Linear(kf, dim)
         self.raw_c = nn.Linear(cf, dim)
         head_in = dim * 5 + dim * 6 + gf
@@ -167,8 +176,19 @@ class GroundedReasoner(nn.Module):
         names = self.tokens.pieces(self.name_pieces, dropout=False)
         return x, self.links(by_pieces, names, pad)
 
+    def summary(self, h: torch.Tensor, pad: torch.Tensor, sentence: torch.Tensor | None) -> torch.Tensor:
+        """The question summary [B, D]: the mean of the word states, plus the sentence's projection."""
+        keep = (~pad).unsqueeze(-1).float()
+        q = (h * keep).sum(1) / keep.sum(1).clamp(min=1.0)
+        if self.sentence is None:
+            return q
+        if sentence is None:
+            raise ConfigError("model.sentence=minilm reads the batch's `sentence` vectors (engine/datasets.py); "
+                              "this batch has none")
+        return q + self.sentence(sentence.to(q.dtype))
+
     def forward(self, ids: torch.Tensor, cols: torch.Tensor, classes: torch.Tensor, glob: torch.Tensor,
-                pieces: torch.Tensor | None = None):
+                pieces: torch.Tensor | None = None, sentence: torch.Tensor | None = None):
         s = summarise(cols, self.calibrated(classes), glob)
         kf, cf, ek, ec = self.entities(s)
         present = s["c_present"]
@@ -188,8 +208,7 @@ class GroundedReasoner(nn.Module):
                  + torch.einsum("ble,bed->bld", le, torch.einsum("bce,bcd->bed", view_outer, ec)))
         x = x + self.pos[:, : ids.shape[1]] + self.bind(bound)
         h = self.norm(self.words(x, src_key_padding_mask=pad))
-        keep = (~pad).unsqueeze(-1).float()
-        q = (h * keep).sum(1) / keep.sum(1).clamp(min=1.0)
+        q = self.summary(h, pad, sentence)
 
         # named slots in question order
         (a1, a1_at), (a2, a2_at) = nth_linked(lc, 0), nth_linked(lc, 1)
