@@ -77,30 +77,26 @@ def test_question_encoder_adds_the_sentence_and_needs_it():
 
 
 @pytest.mark.usefixtures("one_thread")
-def test_grounded_run_with_a_sentence_encoder_through_the_cli(tiny_features, tiny_synth):
+def test_grounded_run_with_a_sentence_encoder_through_the_cli(tiny_features, tiny_synth, monkeypatch):
     """Train with model.sentence=minilm -> env.txt names the encoder, vectors kept beside the cache ->
     eval twice, the same answers -> predict a typed question."""
     work, overrides = tiny_features
-    old = os.getcwd()
-    os.chdir(work)
-    try:
-        result = CliRunner().invoke(cli, ["train", GROUNDED, *overrides, *FAST, "model.weights=none",
-                                          "model.sentence=minilm", "--run-name", "sentence", "--no-progress"])
+    monkeypatch.chdir(work)
+    result = CliRunner().invoke(cli, ["train", GROUNDED, *overrides, *FAST, "model.weights=none",
+                                      "model.sentence=minilm", "--run-name", "sentence", "--no-progress"])
+    assert result.exit_code == 0, result.output
+    run = work / "checkpoints" / "amuse-grounded" / "sentence"
+    env = (run / "env.txt").read_text()
+    assert f"sentence minilm {sentence.MODEL}" in env and "sentence_weights_sha256" in env
+    answers = []
+    for _ in range(2):
+        result = CliRunner().invoke(cli, ["eval", str(run), "--split", "test"])
         assert result.exit_code == 0, result.output
-        run = work / "checkpoints" / "amuse-grounded" / "sentence"
-        env = (run / "env.txt").read_text()
-        assert f"sentence minilm {sentence.MODEL}" in env and "sentence_weights_sha256" in env
-        answers = []
-        for _ in range(2):
-            result = CliRunner().invoke(cli, ["eval", str(run), "--split", "test"])
-            assert result.exit_code == 0, result.output
-            answers.append((run / "predictions-test.jsonl").read_text())
-        video = sorted((tiny_synth / "videos").glob("*.mp4"))[0]
-        result = CliRunner().invoke(cli, ["predict", str(run), "--video", str(video),
-                                          "--question", "Is the violin audible in this footage?"])
-        assert result.exit_code == 0, result.output
-    finally:
-        os.chdir(old)
+        answers.append((run / "predictions-test.jsonl").read_text())
+    video = sorted((tiny_synth / "videos").glob("*.mp4"))[0]
+    result = CliRunner().invoke(cli, ["predict", str(run), "--video", str(video),
+                                      "--question", "Is the violin audible in this footage?"])
+    assert result.exit_code == 0, result.output
     assert answers[0] == answers[1]
     test = json.loads((tiny_synth / "json" / "avqa-test.json").read_text())
     assert len(answers[0].splitlines()) == len(test)

@@ -12,7 +12,7 @@ from torch import nn
 
 from amuse_cli.errors import ConfigError
 from amuse_cli.models.pieces import PieceEmbedding
-from amuse_cli.models.sentence import SENTENCE_DIM, check as check_sentence
+from amuse_cli.models.sentence import sense
 
 QUESTIONS = ("words", "pieces")     # model.question
 
@@ -38,8 +38,7 @@ class QuestionEncoder(nn.Module):
         layer = nn.TransformerEncoderLayer(dim, heads, dim * 2, dropout=0.0, batch_first=True, norm_first=True)
         self.encoder = nn.TransformerEncoder(layer, layers, enable_nested_tensor=False)
         self.norm = nn.LayerNorm(dim)
-        self.sentence = (nn.Sequential(nn.LayerNorm(SENTENCE_DIM), nn.Linear(SENTENCE_DIM, dim))
-                         if check_sentence(sentence) != "none" else None)
+        self.sentence = sense(sentence, dim)
 
     def forward(self, ids: torch.Tensor, pieces: torch.Tensor | None = None, sentence: torch.Tensor | None = None):
         """ids [B, L] (0 = pad), pieces [B, L, P] (read by pieces only), sentence [B, 384] (with a
@@ -57,8 +56,5 @@ class QuestionEncoder(nn.Module):
         keep = (~pad).unsqueeze(-1).float()
         pooled = (x * keep).sum(1) / keep.sum(1).clamp(min=1.0)
         if self.sentence is not None:
-            if sentence is None:
-                raise ConfigError("model.sentence=minilm reads the batch's `sentence` vectors "
-                                  "(engine/datasets.py); this batch has none")
-            pooled = pooled + self.sentence(sentence.to(pooled.dtype))
+            pooled = self.sentence.add(pooled, sentence)
         return x, pad, pooled

@@ -35,7 +35,7 @@ from amuse_cli.data.taxonomy import ANSWER_IDS, INSTRUMENTS, NUMBERS
 from amuse_cli.errors import ConfigError
 from amuse_cli.models.pieces import WORD_DROPOUT, NameLinks, PieceEmbedding, drop_words, nth_linked
 from amuse_cli.models.question import QUESTIONS
-from amuse_cli.models.sentence import SENTENCE_DIM, check as check_sentence
+from amuse_cli.models.sentence import sense
 from amuse_cli.models.scene import THIRDS, rbf, soft_extreme, summarise, thirds
 
 CLASS_SCALARS = ("k_offscreen", "k_peak", "k_frac", "k_entry", "k_exit", "k_loud", "k_rate", "k_pitch", "k_pitched",
@@ -118,9 +118,7 @@ class GroundedReasoner(nn.Module):
         layer = nn.TransformerEncoderLayer(dim, heads, dim * 2, dropout=0.0, batch_first=True, norm_first=True)
         self.words = nn.TransformerEncoder(layer, layers, enable_nested_tensor=False)
         self.norm = nn.LayerNorm(dim)
-        # the sentence vector's share of the question summary (unit vectors: the norm rescales them)
-        self.sentence = (nn.Sequential(nn.LayerNorm(SENTENCE_DIM), nn.Linear(SENTENCE_DIM, dim))
-                         if check_sentence(sentence) != "none" else None)
+        self.sentence = sense(sentence, dim)     # the sentence vector's share of the question summary
         self.raw_k = nn.Linear(kf, dim)
         self.raw_c = nn.Linear(cf, dim)
         head_in = dim * 5 + dim * 6 + gf
@@ -180,12 +178,7 @@ class GroundedReasoner(nn.Module):
         """The question summary [B, D]: the mean of the word states, plus the sentence's projection."""
         keep = (~pad).unsqueeze(-1).float()
         q = (h * keep).sum(1) / keep.sum(1).clamp(min=1.0)
-        if self.sentence is None:
-            return q
-        if sentence is None:
-            raise ConfigError("model.sentence=minilm reads the batch's `sentence` vectors (engine/datasets.py); "
-                              "this batch has none")
-        return q + self.sentence(sentence.to(q.dtype))
+        return q if self.sentence is None else self.sentence.add(q, sentence)
 
     def forward(self, ids: torch.Tensor, cols: torch.Tensor, classes: torch.Tensor, glob: torch.Tensor,
                 pieces: torch.Tensor | None = None, sentence: torch.Tensor | None = None):

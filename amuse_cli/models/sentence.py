@@ -30,6 +30,8 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import torch
+from torch import nn
 
 from amuse_cli.atomic import atomic_path
 from amuse_cli.data.taxonomy import INSTRUMENTS
@@ -56,6 +58,25 @@ def check(name: str) -> str:
             if importlib.util.find_spec(module) is None:
                 raise _missing(module)
     return name
+
+
+class SentenceSense(nn.Sequential):
+    """A learnt projection of each question's sentence vector [B, 384] -> [B, dim] (norm, then linear:
+    the vectors are unit length), added to a question reader's summary by `add`."""
+
+    def __init__(self, dim: int):
+        super().__init__(nn.LayerNorm(SENTENCE_DIM), nn.Linear(SENTENCE_DIM, dim))
+
+    def add(self, summary: torch.Tensor, sentence: torch.Tensor | None) -> torch.Tensor:
+        if sentence is None:
+            raise ConfigError("model.sentence=minilm reads the batch's `sentence` vectors (engine/datasets.py); "
+                              "this batch has none")
+        return summary + self(sentence.to(summary.dtype))
+
+
+def sense(name: str, dim: int) -> SentenceSense | None:
+    """The projection `model.sentence` asks for (checked), or None for none."""
+    return SentenceSense(dim) if check(name) != "none" else None
 
 
 def _missing(module: str) -> ConfigError:
@@ -142,7 +163,6 @@ class SentenceEncoder:
         """float32 [len(texts), 384], unit length; each distinct text encoded once per process."""
         todo = sorted({t for t in texts if t not in self.memo})
         if todo:
-            import torch
             with torch.inference_mode():
                 out = self.load().encode(todo, batch_size=BATCH, normalize_embeddings=True,
                                          convert_to_numpy=True, show_progress_bar=False)
@@ -205,7 +225,6 @@ def record_text(rec) -> str:
 def sentence_table(name: str, texts: list[str], folder: str | Path | None = None):
     """(row of each text [N] int64, vectors [U, 384] float32) for `model.sentence`, or None for none:
     the distinct texts' vectors once each; `folder` keeps them between processes (a feature cache's)."""
-    import torch
     if check(name) == "none":
         return None
     enc = encoder(name)
