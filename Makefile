@@ -29,10 +29,11 @@ test: $(STAMP)
 	$(BIN)/python -m pytest -q tests
 
 # The shipped perception files, made again from nothing (README: Pretrained perception).
-# perception: the stage world's (checkpoints/pretrained/perception-stage.pt, amuse-grounded's), in three
+# perception: the stage world's (checkpoints/pretrained/perception-stage.pt, amuse-grounded's), in four
 # `amuse pretrain` steps, each continuing the last, on two separate draws of the stage world (seeds 101
 # and 102, never the demo's seed 0): the performer detector and the crop network on 400 videos; streams,
-# scene heads, the audio head and more crop epochs on them; then streams, audio head and crops on 1,600.
+# scene heads, the audio head and more crop epochs on them; then streams, audio head and crops on 1,600;
+# last the audio head again, beside 18,000 sound-only scenes of seed 103 (engine/audio_draws.py).
 PRETRAIN_STAGE := data/pretrain-stage
 PRETRAIN_STAGE_BIG := data/pretrain-stage-1600
 PERCEPTION := checkpoints/pretrained/perception-stage
@@ -46,8 +47,11 @@ perception: $(STAMP)
 	$(BIN)/amuse pretrain recipes/amuse-tiny.yaml pretrain.root=$(PRETRAIN_STAGE) pretrain.init=$(PERCEPTION)-1.pt \
 		pretrain.epochs=12 pretrain.audio_epochs=16 pretrain.crop_epochs=4 pretrain.performer_lr=3e-3 --out $(PERCEPTION)-2.pt
 	$(BIN)/amuse pretrain recipes/amuse-tiny.yaml pretrain.root=$(PRETRAIN_STAGE_BIG) pretrain.init=$(PERCEPTION)-2.pt \
-		pretrain.epochs=8 pretrain.audio_epochs=40 pretrain.crop_epochs=4 pretrain.performer_lr=3e-3 --out $(PERCEPTION).pt
-	rm -f $(PERCEPTION)-1.pt $(PERCEPTION)-2.pt
+		pretrain.epochs=8 pretrain.audio_epochs=40 pretrain.crop_epochs=4 pretrain.performer_lr=3e-3 --out $(PERCEPTION)-3.pt
+	$(BIN)/amuse pretrain recipes/amuse-tiny.yaml pretrain.root=$(PRETRAIN_STAGE_BIG) pretrain.init=$(PERCEPTION)-3.pt \
+		pretrain.epochs=0 pretrain.audio_epochs=6 pretrain.lr=1e-3 pretrain.audio_draws=18000 pretrain.audio_draws_seed=103 \
+		--out $(PERCEPTION).pt
+	rm -f $(PERCEPTION)-1.pt $(PERCEPTION)-2.pt $(PERCEPTION)-3.pt
 
 # perception-classic: the classic world's (checkpoints/pretrained/perception-tiny.pt), for --world classic runs.
 PRETRAIN_SET := data/pretrain2k

@@ -100,6 +100,9 @@ DEFAULTS: dict = {
         "batch_size": 16,
         "columns": 4,                 # image columns the visual head reports (one performer each)
         "audio_epochs": 24,           # then the audio head alone on the frozen stream (heard classes)
+        "audio_draws": 0,             # ... also on this many sound-only scenes of the set's world (engine/audio_draws.py)
+        "audio_draws_seed": None,     # their seed: one no benchmark or pretraining set uses
+        "frame_tagger": 0,            # width of the audio head's frame-by-frame tagger (0: none; models/perception.py)
         "init": None,                 # start from this perception file (pretrain.epochs=0: refit only)
         "detector_epochs": 0,         # performers found in frames (models/detector.py): the detector ...
         "crop_epochs": 0,             # ... and the crop network (class, performer, playing from motion)

@@ -159,3 +159,59 @@ def test_every_stream_model_loads_the_perception_file_frozen_except_norms(name, 
         for n, prm in mod.named_parameters():
             assert torch.equal(prm.detach(), pre[stream][n]), n
             assert prm.requires_grad == ("norm" in n or n == "pos"), n
+
+
+def test_audio_refit_on_sound_only_draws(perception, tiny_features, tiny_synth, tmp_path):
+    """pretrain.audio_draws: scenes of the set's world rendered as sound only join the audio refit; their
+    windows match what synth + extract give the same scene (up to the mp4's AAC), and a second run reads
+    them back from features.cache instead of rendering them again."""
+    import numpy as np
+
+    from amuse_cli import config
+    from amuse_cli.engine.audio_draws import audio_draws, draw_spec
+    from amuse_cli.features.lookup import open_cache
+
+    _, overrides = tiny_features
+    draws = ["pretrain.audio_draws=3", "pretrain.audio_draws_seed=3"]   # tiny_synth's own seed: compare below
+    out = tmp_path / "drawn.pt"
+    result = invoke("pretrain", TINY, *overrides, f"pretrain.root={tiny_synth}", "pretrain.epochs=0",
+                    "pretrain.audio_epochs=1", f"pretrain.init={perception}", *draws, "--out", out)
+    assert result.exit_code == 0, result.output
+    assert "rendering 3 stage scenes of seed 3" in result.output
+    made = torch.load(out, weights_only=True)["trained_on"]
+    assert made["audio_draws"] == 3 and made["audio_draws_seed"] == 3
+    cfg = config.load(TINY, [*overrides, f"pretrain.root={tiny_synth}", *draws])
+    assert draw_spec(cfg)["seconds"] == 6.0 and draw_spec(cfg)["size"] == [160, 120]   # the set's own scenes
+    arrays = audio_draws(cfg, progress=False)                       # read back, not rendered again
+    assert arrays["logmel"].shape == (3, 8, 128, 100) and arrays["logmel"].dtype == torch.float16
+    extracted = open_cache(cfg).arrays("00000000")
+    assert np.array_equal(arrays["frame_mask"][0].numpy(), np.array(extracted["frame_mask"]))
+    drawn, real = arrays["logmel"][0].float().numpy(), np.array(extracted["logmel"])
+    loud = real > np.percentile(real, 50)                          # AAC drops only the quietest detail
+    assert np.abs(drawn - real)[loud].mean() < 0.5, np.abs(drawn - real)[loud].mean()
+
+
+def test_frame_tagger_joins_a_file_without_one_and_the_grounded_model_reads_it(perception, tiny_features, tiny_synth,
+                                                                                 tmp_path, monkeypatch):
+    work, overrides = tiny_features
+    out = tmp_path / "tagged.pt"
+    result = invoke("pretrain", TINY, *overrides, f"pretrain.root={tiny_synth}", "pretrain.epochs=0",
+                    "pretrain.audio_epochs=1", "pretrain.frame_tagger=8", f"pretrain.init={perception}",
+                    "--out", out, "--no-progress")
+    assert result.exit_code == 0, result.output
+    before, after = torch.load(perception, weights_only=True), torch.load(out, weights_only=True)
+    assert after["config"]["frame_tagger"] == 8 and "frame_tagger" not in before["config"]
+    assert after["scene_audio"]["frames.net.0.weight"].shape == (8, 128, 3)
+    # continuing from it keeps the tagger without being asked again
+    again = tmp_path / "again.pt"
+    result = invoke("pretrain", TINY, *overrides, f"pretrain.root={tiny_synth}", "pretrain.epochs=0",
+                    "pretrain.audio_epochs=1", f"pretrain.init={out}", "--out", again, "--no-progress")
+    assert result.exit_code == 0, result.output
+    assert torch.load(again, weights_only=True)["config"]["frame_tagger"] == 8
+    monkeypatch.chdir(work)
+    result = invoke("train", GROUNDED, *overrides, *FAST, f"model.weights={again}", "--run-name", "tagged",
+                    "--no-progress")
+    assert result.exit_code == 0, result.output
+    best = torch.load(work / "checkpoints" / "amuse-grounded" / "tagged" / "best.pt", weights_only=True)["model"]
+    assert torch.equal(best["scene_audio.frames.net.0.weight"], torch.load(again, weights_only=True)["scene_audio"]
+                       ["frames.net.0.weight"])

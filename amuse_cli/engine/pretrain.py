@@ -114,39 +114,50 @@ def scores(logits, truth: dict, frame_mask: torch.Tensor) -> dict[str, float]:
             "heard_f1": heard_f1(classes_l, truth, frame_mask)}
 
 
-def refit_audio(data, audio, head, audio_size, train_idx, val_idx, pc, seed, progress, start) -> dict:
+def refit_audio(data, audio, head, audio_size, train_idx, val_idx, pc, seed, progress, start, draws=None) -> dict:
     """Fit the audio scene head alone on the frozen audio stream, window by window.
 
     Which of 22 timbres sound in a mixture is the slowest part to learn, and the audio-visual
     questions depend on it. Trained jointly with the streams for 16 epochs the head stops at
     held-out heard F1 0.577; 24 more epochs of the head alone on the frozen stream reach 0.654
     (measured on data/pretrain2k's 200 held-out videos; a head trained alone from scratch, 0.60 after
-    16 epochs, did worse than continuing).
+    16 epochs, did worse than continuing). `draws` (engine/audio_draws.py: sound-only scenes) join the
+    training videos; the held-out videos stay the pretraining set's own.
     """
     audio.eval()
-    feats = []
-    with torch.no_grad():                                   # the stream is frozen: its features once
-        for idx in torch.arange(len(data["logmel"])).split(32):
-            a, _ = audio_map(audio, {k: data[k][idx] for k in ("logmel", "frame_mask")}, audio_size)
-            feats.append(pooled(a).view(len(idx), -1, a.shape[-1] * 2))
-    feats = torch.cat(feats)                                # [videos, T, D]
+    keys = ("logmel", "frame_mask", "classes", "glob")
+    pool = {k: data[k][train_idx] for k in keys}
+    if draws is not None:
+        pool = {k: torch.cat([pool[k].to(draws[k].dtype), draws[k]]) for k in keys}
+    held = {k: data[k][val_idx] for k in keys}
+
+    def stream_features(videos):
+        out = []
+        with torch.no_grad():                               # the stream is frozen: its features once
+            for idx in torch.arange(len(videos["logmel"])).split(32):
+                a, _ = audio_map(audio, {k: videos[k][idx] for k in ("logmel", "frame_mask")}, audio_size)
+                out.append(pooled(a).view(len(idx), -1, a.shape[-1] * 2))
+        return torch.cat(out) if out else torch.zeros(0)
+
+    feats, held_feats = stream_features(pool), stream_features(held)
+    n = len(pool["logmel"])
     per_batch = max(1, WINDOW_BATCH // data["logmel"].shape[1])
     opt = torch.optim.AdamW(head.parameters(), lr=pc["lr"], weight_decay=0.01)
-    steps = pc["audio_epochs"] * max(1, -(-len(train_idx) // per_batch))
+    steps = pc["audio_epochs"] * max(1, -(-n // per_batch))
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=pc["lr"], total_steps=steps, pct_start=0.1)
 
-    def run(idx):
-        video = {k: data[k][idx] for k in ("logmel", "frame_mask")}
-        classes, voice = head(feats[idx].flatten(0, 1), audio_images(video, channels=1))
-        truth = {k: data[k][idx] for k in ("classes", "glob")}
+    def run(videos, video_feats, idx):
+        video = {k: videos[k][idx] for k in ("logmel", "frame_mask")}
+        classes, voice = head(video_feats[idx].flatten(0, 1), audio_images(video, channels=1))
+        truth = {k: videos[k][idx] for k in ("classes", "glob")}
         return (classes, voice), audio_loss(classes, voice, truth, video["frame_mask"]), truth
 
     report = {}
     for epoch in range(pc["audio_epochs"]):
         head.train()
-        order = train_idx[torch.randperm(len(train_idx), generator=torch.Generator().manual_seed(seed + 1000 + epoch))]
+        order = torch.randperm(n, generator=torch.Generator().manual_seed(seed + 1000 + epoch))
         for idx in order.split(per_batch):
-            _, parts, _ = run(idx)
+            _, parts, _ = run(pool, feats, idx)
             loss = sum(parts.values())
             opt.zero_grad(set_to_none=True)
             loss.backward()
@@ -156,8 +167,8 @@ def refit_audio(data, audio, head, audio_size, train_idx, val_idx, pc, seed, pro
         if len(val_idx):
             head.eval()
             with torch.no_grad():
-                (classes, _), _, truth = run(val_idx)
-            report = {"heard_f1": round(heard_f1(classes, truth, data["frame_mask"][val_idx]), 4)}
+                (classes, _), _, truth = run(held, held_feats, torch.arange(len(val_idx)))
+            report = {"heard_f1": round(heard_f1(classes, truth, held["frame_mask"]), 4)}
         if progress:
             print(f"audio epoch {epoch + 1}/{pc['audio_epochs']} held out {report} ({time.time() - start:.0f} s)",
                   flush=True)
@@ -181,15 +192,20 @@ def pretrain(cfg: dict, out: str | Path, progress: bool = True) -> Path:
     val_idx, train_idx = order[:n_val], order[n_val:]
     visual = SwinStream(build_swin(p["backbone"]), p["image_size"], False)
     audio = SwinStream(build_swin(p["backbone"]), p["audio_size"], False)
+    earlier = read_perception_file(pc["init"]) if pc["init"] else {}
+    # a frame tagger once added stays; pretrain.frame_tagger adds one to a file without
+    frame_tagger = int(earlier.get("config", {}).get("frame_tagger", 0)) or int(pc["frame_tagger"])
     heads = (VisualSceneHead(visual.dims[-1], columns),
-             AudioSceneHead(audio.dims[-1] * 2, mels=cfg["features"]["n_mels"]))
+             AudioSceneHead(audio.dims[-1] * 2, mels=cfg["features"]["n_mels"], frame_tagger=frame_tagger))
     modules = (visual, audio, *heads)
     init_trained_on = None
     if pc["init"]:                                  # continue from an earlier file (e.g. audio refit only)
-        earlier = read_perception_file(pc["init"])
         init_trained_on = earlier.get("trained_on")
         for name, mod in zip(("visual", "audio", "scene_visual", "scene_audio"), modules):
-            mod.load_state_dict(earlier[name])
+            missing, unexpected = mod.load_state_dict(earlier[name], strict=False)
+            if unexpected or any(not k.startswith("frames.") for k in missing):
+                raise AmuseError(f"pretrain.init={pc['init']} does not fit this model ({name}: "
+                                 f"{(unexpected or missing)[0]}); make it again with `amuse pretrain`")
     params = [q for mod in modules for q in mod.parameters()]
     opt = torch.optim.AdamW(params, lr=pc["lr"], weight_decay=0.01)
     steps = max(1, pc["epochs"] * max(1, -(-len(train_idx) // pc["batch_size"])))
@@ -235,8 +251,10 @@ def pretrain(cfg: dict, out: str | Path, progress: bool = True) -> Path:
             logits, _, truth = run(val_idx)
         report = {k: round(v, 4) for k, v in scores(logits, truth, data["frame_mask"][val_idx]).items()}
     if pc["audio_epochs"]:
+        from amuse_cli.engine.audio_draws import audio_draws
+        draws = audio_draws(cfg, progress)
         report = {**report, **refit_audio(data, audio, heads[1], p["audio_size"], train_idx, val_idx, pc, seed,
-                                          progress, start)}
+                                          progress, start, draws)}
     performers = None
     carried = read_perception_file(pc["init"]).get("performers") if pc["init"] else None
     if carried is not None and not (pc["detector_epochs"] or pc["crop_epochs"]):   # kept from pretrain.init
@@ -258,11 +276,13 @@ def pretrain(cfg: dict, out: str | Path, progress: bool = True) -> Path:
     state = {"kind": PERCEPTION,
              "config": {"backbone": p["backbone"], "image_size": p["image_size"], "audio_size": p["audio_size"],
                         "columns": columns, "frames": int(cfg["features"]["frames"]),
+                        **({"frame_tagger": frame_tagger} if frame_tagger else {}),
                         **({"slots": pc["slots"]} if performers is not None else {})},
              "trained_on": {"root": str(pc["root"]), "videos": len(train_idx), "epochs": pc["epochs"],
                             "audio_epochs": pc["audio_epochs"], "init": pc["init"], "seed": seed,
                             "seconds": round(time.time() - start, 1), "init_trained_on": init_trained_on,
                             "detector_epochs": pc["detector_epochs"], "crop_epochs": pc["crop_epochs"],
+                            "audio_draws": pc["audio_draws"], "audio_draws_seed": pc["audio_draws_seed"],
                             **set_origin(Path(pc["root"]) / cfg["data"]["meta"])},
              "held_out": report,
              **{name: mod.state_dict() for name, mod in zip(("visual", "audio", "scene_visual", "scene_audio"),

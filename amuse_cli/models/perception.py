@@ -8,6 +8,8 @@ of a separate synthetic set (features.truth.scene_truth); QA training then keeps
 """
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import nn
 from torch.nn import functional as F
@@ -57,6 +59,30 @@ class ClassBands(nn.Module):
                             torch.sigmoid(onset).mean(-1)], -1)
 
 
+class FrameTagger(nn.Module):
+    """Each log-mel frame's spectrum, with its two neighbours, -> per-class evidence over the window,
+    pooled (peak, mean, soft peak) into a correction of the class logits [N, K, 5].
+
+    The spectral encoder reads the window's mean and peak spectrum, in which two instruments playing
+    in turn blur into one; frame by frame they stay apart. With 18,000 sound-only scenes the head's
+    heard F1 on its own training windows (0.77) had come within 0.06 of held-out windows: capacity,
+    not data, was then the limit. Its last layer starts at zero, so a head it joins starts as it was.
+    """
+
+    def __init__(self, mels: int, width: int):
+        super().__init__()
+        self.net = nn.Sequential(nn.Conv1d(mels, width, 3, padding=1), nn.GELU(),
+                                 nn.Conv1d(width, width, 3, padding=1), nn.GELU(), nn.Conv1d(width, K, 1))
+        self.out = nn.Sequential(nn.LayerNorm(3), nn.Linear(3, len(CLASS_FEATS)))
+        nn.init.zeros_(self.out[1].weight)
+        nn.init.zeros_(self.out[1].bias)
+
+    def forward(self, windows: torch.Tensor) -> torch.Tensor:
+        z = self.net(windows.squeeze(1))                                  # [N, K, A]
+        soft_peak = torch.logsumexp(z, -1) - math.log(z.shape[-1])
+        return self.out(torch.stack([z.amax(-1), z.mean(-1), soft_peak], -1))
+
+
 class AudioSceneHead(nn.Module):
     """Audio stream features per window [N, D] + the window's log-mel -> per-class logits [N, K, 5]
     and a voice-over logit [N].
@@ -65,20 +91,24 @@ class AudioSceneHead(nn.Module):
     along frequency, shift-tolerant, so a timbre is recognised at any pitch): resized to a square
     Swin input, 22 timbres in a mixture are learnt far more slowly (held-out heard F1 0 after 12
     epochs, against 0.5 for the spectral encoder). Per-class band envelopes (ClassBands) add when
-    each class attacks, which the pooled features lose.
+    each class attacks, which the pooled features lose. `frame_tagger` > 0 adds a FrameTagger of that
+    width (a perception file records it as config.frame_tagger).
     """
 
-    def __init__(self, dim: int, hidden: int = 256, spectral: int = 128, mels: int = 128):
+    def __init__(self, dim: int, hidden: int = 256, spectral: int = 128, mels: int = 128, frame_tagger: int = 0):
         super().__init__()
         self.spectral = SpectrumStep(spectral, width=48)
         self.class_bands = ClassBands(mels)
         self.mix = nn.Sequential(nn.LayerNorm(dim + spectral), nn.Linear(dim + spectral, hidden), nn.GELU())
         self.out = nn.Linear(hidden, K * len(CLASS_FEATS) + 1)
         self.per_class = nn.Sequential(nn.LayerNorm(5), nn.Linear(5, len(CLASS_FEATS)))
+        self.frames = FrameTagger(mels, frame_tagger) if frame_tagger else None
 
     def forward(self, feats: torch.Tensor, windows: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         y = self.out(self.mix(torch.cat([feats, self.spectral(windows)], -1)))
         classes = y[:, :-1].view(len(y), K, len(CLASS_FEATS)) + self.per_class(self.class_bands(windows))
+        if self.frames is not None:
+            classes = classes + self.frames(windows)
         return classes, y[:, -1]
 
 

@@ -46,6 +46,11 @@ COL_SCALARS = ("c_present", "c_x", "c_peak", "c_heard", "c_sound", "c_frac", "c_
                "c_loud", "c_rate", "c_pitch",
                "c_pitched", "c_left_of", "c_right_of", "c_entry_rank", "c_from_first", "c_from_last",
                "c_from_loudest", "c_from_lowest")
+# Facts a class and a performer both have: a comparison reads them from whichever the question names
+# (a position names a performer, else an instrument names its class), so "louder" learnt on
+# "is the violin louder than the piano" also answers "is the instrument on the left louder ...".
+SHARED = ("peak", "frac", "entry", "exit", "loud", "rate", "pitch", "pitched", "entry_rank", "from_first",
+          "from_last", "from_loudest", "from_lowest")
 GLOBAL_COUNTS = ("g_heard", "g_visible", "g_sounding", "g_visible_classes", "g_offscreen", "g_sources")
 EXTREMES = ("leftest", "rightest")
 NAMES = INSTRUMENTS + THIRDS + EXTREMES     # what a question word can link to, in this order
@@ -129,7 +134,9 @@ class GroundedReasoner(nn.Module):
         self.col_score = mlp(dim + pair_c + dim, dim * 2, 3)          # class pointer, position pointer, count
         # Selection paths: the question picks which facts decide (a linear map of the question times
         # the facts), so "louder" -> loudness difference is learnt from a few dozen examples.
-        n_cmp = 2 * len(CLASS_SCALARS) + 2 * len(COL_SCALARS) + gf + 1
+        n_cmp = 2 * len(CLASS_SCALARS) + 2 * len(COL_SCALARS) + 2 * len(SHARED) + gf + 1
+        self.register_buffer("shared_k", torch.tensor([CLASS_SCALARS.index(f"k_{n}") for n in SHARED]), persistent=False)
+        self.register_buffer("shared_c", torch.tensor([COL_SCALARS.index(f"c_{n}") for n in SHARED]), persistent=False)
         self.select_yes = nn.Linear(dim, n_cmp)
         self.select_k = nn.Linear(dim, 2 * (kf + pair_k))
         self.select_c = nn.Linear(dim, 3 * (cf + pair_c))
@@ -159,6 +166,11 @@ class GroundedReasoner(nn.Module):
         heard = torch.logit(classes[..., 0].clamp(1e-4, 1 - 1e-4))
         heard = torch.sigmoid(self.heard_scale[:, None] * heard + self.heard_shift[:, None])
         return torch.cat([heard.unsqueeze(-1), classes[..., 1:]], -1)
+
+    def named_facts(self, kf: torch.Tensor, cf: torch.Tensor, position: torch.Tensor) -> torch.Tensor:
+        """The SHARED facts [B, S] of a named slot: its performer's when a position names it, else its class's."""
+        by_position = position.sum(-1, keepdim=True).clamp(0, 1)
+        return by_position * cf[:, self.shared_c] + (1 - by_position) * kf[:, self.shared_k]
 
     def read(self, ids: torch.Tensor, pieces: torch.Tensor | None, pad: torch.Tensor):
         """(token vectors [B, L, D], links [B, L, len(NAMES)]): which name each word refers to."""
@@ -220,8 +232,9 @@ class GroundedReasoner(nn.Module):
         nk, nc = len(CLASS_SCALARS), len(COL_SCALARS)
         a1_cols = torch.einsum("bck,bk->bc", s["c_probs"], a1) * s["c_sound"]
         spread = (soft_extreme(s["c_entry"], a1_cols, 0.04, True) - soft_extreme(s["c_entry"], a1_cols, 0.04, False))
-        cmp = torch.cat([kf1[:, :nk] - kf2[:, :nk], kf1[:, :nk], cf1[:, :nc] - cf2[:, :nc], cf1[:, :nc], g,
-                         spread.unsqueeze(-1)], -1)
+        u1, u2 = self.named_facts(kf1, cf1, p1), self.named_facts(kf2, cf2, p2)
+        cmp = torch.cat([kf1[:, :nk] - kf2[:, :nk], kf1[:, :nk], cf1[:, :nc] - cf2[:, :nc], cf1[:, :nc], u1 - u2, u1,
+                         g, spread.unsqueeze(-1)], -1)
         yes = (self.select_yes(q) * cmp).sum(-1)
         logits = logits + torch.stack([yes, -yes], -1) @ self.yes_no.to(logits.dtype)
 
