@@ -2,7 +2,8 @@
 
 Which of 22 timbres sound in a mixture is the part of perception that data limits: on the stage
 world the audio head fitted on 1,440 videos reaches held-out heard F1 0.78 on its own training videos
-and 0.62 on unseen ones; 6,000 more scenes lift the unseen F1 to 0.675 (bench/results/audio-draws.json).
+and 0.62 on unseen ones; 6,000 more scenes lift the unseen F1 to 0.675, 18,000 to 0.710
+(bench/results/audio-draws.json).
 Rendering the picture and encoding an mp4 is most of `amuse synth`'s cost; the soundtrack alone
 takes about 0.14 s per 12 s scene. So `pretrain.audio_draws` scenes are planned with the set's own
 generator (world, duration, frame rate, size and sample rate read from its meta files), from a seed

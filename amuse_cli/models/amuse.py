@@ -172,8 +172,8 @@ class AVQANet(nn.Module):
         self.grounded = grounded
         if grounded:
             self.scene_visual = VisualSceneHead(dims[-1], columns)
-            self.scene_audio = AudioSceneHead(dims[-1] * 2, mels=int(spec.shapes["logmel"][1]),
-                                              frame_tagger=int((perception or {}).get("config", {}).get("frame_tagger", 0)))
+            tagger = int((perception or {}).get("config", {}).get("frame_tagger", 0))   # as the file was made
+            self.scene_audio = AudioSceneHead(dims[-1] * 2, mels=int(spec.shapes["logmel"][1]), frame_tagger=tagger)
         if perception is not None:
             load_perception(self, perception, ("visual", "audio") + (("scene_visual", "scene_audio") if grounded else ())
                             + (("performers",) if self.performers is not None else ()))

@@ -135,8 +135,8 @@ class GroundedReasoner(nn.Module):
         # Selection paths: the question picks which facts decide (a linear map of the question times
         # the facts), so "louder" -> loudness difference is learnt from a few dozen examples.
         n_cmp = 2 * len(CLASS_SCALARS) + 2 * len(COL_SCALARS) + 2 * len(SHARED) + gf + 1
-        self.register_buffer("shared_k", torch.tensor([CLASS_SCALARS.index(f"k_{n}") for n in SHARED]), persistent=False)
-        self.register_buffer("shared_c", torch.tensor([COL_SCALARS.index(f"c_{n}") for n in SHARED]), persistent=False)
+        for name, scalars, prefix in (("shared_k", CLASS_SCALARS, "k"), ("shared_c", COL_SCALARS, "c")):
+            self.register_buffer(name, torch.tensor([scalars.index(f"{prefix}_{n}") for n in SHARED]), persistent=False)
         self.select_yes = nn.Linear(dim, n_cmp)
         self.select_k = nn.Linear(dim, 2 * (kf + pair_k))
         self.select_c = nn.Linear(dim, 3 * (cf + pair_c))
