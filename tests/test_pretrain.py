@@ -215,3 +215,12 @@ def test_frame_tagger_joins_a_file_without_one_and_the_grounded_model_reads_it(p
     best = torch.load(work / "checkpoints" / "amuse-grounded" / "tagged" / "best.pt", weights_only=True)["model"]
     assert torch.equal(best["scene_audio.frames.net.0.weight"], torch.load(again, weights_only=True)["scene_audio"]
                        ["frames.net.0.weight"])
+
+
+def test_audio_draws_without_their_seed_fail_in_one_line_before_any_work(tiny_features, tiny_synth, tmp_path):
+    _, overrides = tiny_features
+    result = invoke("pretrain", TINY, *overrides, f"pretrain.root={tiny_synth}", "pretrain.epochs=1",
+                    "pretrain.audio_draws=3", "--out", tmp_path / "never.pt", "--no-progress")
+    assert result.exit_code != 0 and "pretrain.audio_draws_seed" in result.output
+    assert "Traceback" not in result.output and "epoch" not in result.output
+    assert not (tmp_path / "never.pt").exists()

@@ -40,6 +40,9 @@ def draw_spec(cfg: dict) -> dict:
     """What decides the draws: the generator's scene options (from the pretraining set), their seed and
     count, the extraction settings; the cache file's name is a hash of it."""
     pc = cfg["pretrain"]
+    if pc.get("audio_draws_seed") is None:
+        raise AmuseError("pretrain.audio_draws needs pretrain.audio_draws_seed: a seed no benchmark or "
+                         "pretraining set of yours uses (make perception: 103)")
     meta_dir = Path(pc["root"]) / cfg["data"]["meta"]
     first = next(iter(sorted(meta_dir.glob("*.json"))), None)
     if first is None:
@@ -87,12 +90,8 @@ def _draw(job) -> dict[str, np.ndarray]:
 def audio_draws(cfg: dict, progress: bool = True) -> dict[str, torch.Tensor] | None:
     """The draws of cfg's `pretrain.audio_draws` (None when 0): logmel [N, T, M, A] float16, frame_mask,
     classes, glob; read from features.cache when an earlier run made them."""
-    pc = cfg["pretrain"]
-    if not pc.get("audio_draws"):
+    if not cfg["pretrain"].get("audio_draws"):
         return None
-    if pc.get("audio_draws_seed") is None:
-        raise AmuseError("pretrain.audio_draws needs pretrain.audio_draws_seed: a seed no benchmark or "
-                         "pretraining set of yours uses (make perception: 103)")
     spec = draw_spec(cfg)
     key = hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:8]
     path = Path(cfg["features"]["cache"]) / f"audio-draws-{spec['world']}-{spec['seed']}-{spec['count']}-{key}.pt"

@@ -185,6 +185,9 @@ def pretrain(cfg: dict, out: str | Path, progress: bool = True) -> Path:
                audio_size=m.get("audio_size"))
     columns = pc["columns"]
     start = time.time()
+    if pc["audio_draws"] and pc["audio_epochs"]:          # a bad draws setting fails before hours of work
+        from amuse_cli.engine.audio_draws import draw_spec
+        draw_spec(cfg)
     data = load_set(cfg, columns, p["image_size"])
     n = len(data["frames"])
     order = torch.randperm(n, generator=torch.Generator().manual_seed(seed))
