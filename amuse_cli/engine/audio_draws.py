@@ -99,7 +99,7 @@ def audio_draws(cfg: dict, progress: bool = True) -> dict[str, torch.Tensor] | N
         if progress:
             print(f"audio draws: {spec['count']} scenes read from {path}", flush=True)
         return torch.load(path, map_location="cpu", weights_only=True)["arrays"]
-    settings = {k: v for k, v in cfg["features"].items()}
+    settings = dict(cfg["features"])
     jobs = [(spec, settings, s, min(s + CHUNK, spec["count"])) for s in range(0, spec["count"], CHUNK)]
     workers = max(1, min(os.cpu_count() or 1, len(jobs)))
     if progress:
