@@ -32,7 +32,7 @@ from amuse_cli.atomic import atomic_path
 from amuse_cli.errors import AmuseError
 from amuse_cli.features import logmel
 from amuse_cli.features.settings import extraction_settings, settings_hash, window_hops
-from amuse_cli.features.truth import read_meta, scene_truth
+from amuse_cli.features.truth import first_meta, scene_truth
 from amuse_cli.media import sample_times
 
 CHUNK = 250          # scenes per worker job
@@ -46,11 +46,10 @@ def draw_spec(cfg: dict) -> dict:
         raise AmuseError("pretrain.audio_draws needs pretrain.audio_draws_seed: a seed no benchmark or "
                          "pretraining set of yours uses (make perception: 103)")
     meta_dir = Path(pc["root"]) / cfg["data"]["meta"]
-    first = next(iter(sorted(meta_dir.glob("*.json"))), None)
-    if first is None:
+    meta = first_meta(meta_dir)
+    if meta is None:
         raise AmuseError(f"pretrain.audio_draws needs the pretraining set's meta files in {meta_dir}; "
                          f"make the set with `amuse synth --out {pc['root']}`")
-    meta = read_meta(first)
     return {"world": meta.get("world", "classic"), "generator": meta.get("generator"),
             "seconds": float(meta["duration"]), "fps": meta["fps"], "size": list(meta["size"]),
             "sample_rate": meta["sample_rate"], "seed": int(pc["audio_draws_seed"]),

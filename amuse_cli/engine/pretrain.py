@@ -20,7 +20,7 @@ from torch.nn import functional as F
 from amuse_cli.engine import checkpoint, seeding
 from amuse_cli.errors import AmuseError
 from amuse_cli.features.lookup import open_cache
-from amuse_cli.features.truth import box_truth, read_meta, scene_truth
+from amuse_cli.features.truth import box_truth, first_meta, read_meta, scene_truth
 from amuse_cli.models.amuse import PERCEPTION, preset
 from amuse_cli.models.inputs import audio_images
 from amuse_cli.models.perception import (AudioSceneHead, VisualSceneHead, audio_loss, audio_map, head_logits,
@@ -68,10 +68,9 @@ def load_set(cfg: dict, columns: int, image_size: int) -> dict[str, torch.Tensor
 
 def set_origin(meta_dir: Path) -> dict:
     """Which generator and seed made the pretraining set (read from one of its meta files)."""
-    first = next(iter(sorted(meta_dir.glob("*.json"))), None)
-    if first is None:
+    meta = first_meta(meta_dir)
+    if meta is None:
         return {}
-    meta = read_meta(first)
     return {"generator": meta.get("generator"), "world": meta.get("world", "classic"),
             "set_seed": (meta.get("seed") or [None])[0]}
 
@@ -259,12 +258,12 @@ def pretrain(cfg: dict, out: str | Path, progress: bool = True) -> Path:
         report = {**report, **refit_audio(data, audio, heads[1], p["audio_size"], train_idx, val_idx, pc, seed,
                                           progress, start, draws)}
     performers = None
-    carried = read_perception_file(pc["init"]).get("performers") if pc["init"] else None
+    carried = earlier.get("performers")
     if carried is not None and not (pc["detector_epochs"] or pc["crop_epochs"]):   # kept from pretrain.init
         from amuse_cli.models.detector import PerformerScene
         performers = PerformerScene(slots=pc["slots"])
         performers.load_state_dict(carried)
-        report = {**report, **{k: v for k, v in read_perception_file(pc["init"]).get("held_out", {}).items()
+        report = {**report, **{k: v for k, v in earlier.get("held_out", {}).items()
                                if k.startswith(("det_", "crop_", "playing_", "count_"))}}
     elif pc["detector_epochs"] or pc["crop_epochs"]:
         from amuse_cli.engine.performers import train_performers

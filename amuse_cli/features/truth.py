@@ -30,6 +30,12 @@ def read_meta(path: str | Path) -> dict:
     return meta
 
 
+def first_meta(meta_dir: str | Path) -> dict | None:
+    """One meta file of a set (the first by name), which says how the whole set was generated; None if none."""
+    first = next(iter(sorted(Path(meta_dir).glob("*.json"))), None)
+    return None if first is None else read_meta(first)
+
+
 def overlap(intervals, t0: float, t1: float) -> float:
     """Seconds of [t0, t1) covered by the (start, end) intervals."""
     return sum(max(0.0, min(b, t1) - max(a, t0)) for a, b in intervals)
