@@ -6,6 +6,9 @@ one part removed per row, for each seed; evaluates each val-selected checkpoint 
 
     python bench/ablation.py                              # all rows, seeds 0,1,2 (~15 min a run on 2 cores)
     python bench/ablation.py --rows no-source --seeds 0   # one cell
+    python bench/ablation.py --work /tmp/stage --tag stage --out bench/results/ablation-stage.json \
+        --override data.root=/tmp/stage/data/train --override model.rois=performers \
+        --override model.weights=$PWD/checkpoints/pretrained/perception-stage.pt   # another world, with RoIs
 Resumable: a run whose metrics-test.json exists is kept (--overwrite retrains it), so several
 processes can share the work (`--rows ...`) and a last call without training collects the table.
 Writes bench/results/ablation.json (the report's groups) and prints the Markdown table.
@@ -24,8 +27,7 @@ sys.path.insert(0, str(REPO))
 from amuse_cli.data.taxonomy import COLUMNS  # noqa: E402
 from amuse_cli.report.reference import load_all  # noqa: E402
 
-RECIPE = "recipes/amuse-tiny.yaml"
-RUNS = REPO / "checkpoints" / "amuse-tiny"
+RECIPE = REPO / "recipes" / "amuse-tiny.yaml"
 
 # row name -> (run-name prefix, overrides). The full model's runs are the ones bench/baselines.py
 # names for amuse-tiny seeds, so both scripts share them.
@@ -34,59 +36,77 @@ ROWS = {
     "no-source": ("ablate-no-source", ["model.source=false"]),
     "no-rhythm": ("ablate-no-rhythm", ["model.rhythm=false"]),
     "no-adapters": ("ablate-no-adapters", ["model.adapters=none"]),
+    "no-rois": ("ablate-no-rois", ["model.rois=none"]),
 }
 PAPER_ROWS = {"full": "Amuse", "no-source": "w/o source", "no-rhythm": "w/o rhythm",
-              "no-adapters": "w/o multimodal interactive encoder"}   # Amuse paper, Table 4
+              "no-adapters": "w/o multimodal interactive encoder",
+              "no-rois": "w/o RoIs (YOLOv8)"}   # Amuse paper, Table 4
 SHOWN = ("A-Avg", "V-Avg", "AV-Avg", "Avg")
 
 
-def cli(*args: str) -> None:
-    subprocess.run([sys.executable, "-m", "amuse_cli", *args], cwd=REPO, check=True)
+def cli(work: Path, *args: str) -> None:
+    subprocess.run([sys.executable, "-m", "amuse_cli", *args], cwd=work, check=True)
 
 
-def run_dir(row: str, seed: int) -> Path:
-    return RUNS / f"{ROWS[row][0]}-s{seed}"
+def run_name(row: str, seed: int, tag: str | None) -> str:
+    """Without a tag, the demo benchmark's names (bench-sN shared with bench/baselines.py);
+    with one, `<tag>-<row>-sN`, so the tables of several worlds can live in one work folder."""
+    return f"{tag}-{row}-s{seed}" if tag else f"{ROWS[row][0]}-s{seed}"
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--rows", default=",".join(ROWS), help=f"comma-separated, from: {', '.join(ROWS)}")
+    ap.add_argument("--rows", help=f"comma-separated, from: {', '.join(ROWS)} "
+                    "(default: all; no-rois only when an --override gives model.rois)")
     ap.add_argument("--seeds", default="0,1,2")
     ap.add_argument("--overwrite", action="store_true", help="retrain runs that are already evaluated")
     ap.add_argument("--collect-only", action="store_true", help="train nothing; table the evaluated runs")
     ap.add_argument("--out", default=str(REPO / "bench" / "results" / "ablation.json"))
+    ap.add_argument("--work", type=Path, default=REPO,
+                    help="folder the CLI runs in (its checkpoints/ receives the runs)")
+    ap.add_argument("--override", action="append", default=[], metavar="KEY=VALUE",
+                    help="applied to every row, before the row's own (repeatable)")
+    ap.add_argument("--tag", help="name runs <tag>-<row>-sN (default: the demo benchmark's names)")
     args = ap.parse_args()
-    rows = args.rows.split(",")
+    has_rois = any(o.startswith("model.rois=") and o != "model.rois=none" for o in args.override)
+    rows = args.rows.split(",") if args.rows else [r for r in ROWS if has_rois or r != "no-rois"]
     unknown = sorted(set(rows) - set(ROWS))
     if unknown:
         ap.error(f"unknown row(s) {', '.join(unknown)}; choose from {', '.join(ROWS)}")
+    if "no-rois" in rows and not has_rois:
+        ap.error("row no-rois removes region features the recipe does not have: "
+                 "add --override model.rois=performers (or a detector), or leave the row out with --rows")
+    work = args.work.resolve()
+    runs = work / "checkpoints" / "amuse-tiny"
     seeds = [int(s) for s in args.seeds.split(",")]
+    folders = {(r, s): runs / run_name(r, s, args.tag) for r in rows for s in seeds}
     for seed in seeds:  # seed-major, so an interrupted sweep leaves whole seeds
         for row in rows:
-            folder = run_dir(row, seed)
+            folder = folders[row, seed]
             if args.collect_only or ((folder / "metrics-test.json").exists() and not args.overwrite):
                 continue
-            cli("train", RECIPE, f"seed={seed}", *ROWS[row][1], "--run-name", folder.name, "--overwrite",
-                "--no-progress")
-            cli("eval", str(folder.relative_to(REPO)), "--split", "test")
-    done = [str(run_dir(r, s).relative_to(REPO)) for r in ROWS for s in seeds
-            if (run_dir(r, s) / "metrics-test.json").exists()]
+            cli(work, "train", str(RECIPE), f"seed={seed}", *args.override, *ROWS[row][1],
+                "--run-name", folder.name, "--overwrite", "--no-progress")
+            cli(work, "eval", str(folder), "--split", "test")
+    done = {key: folder for key, folder in folders.items() if (folder / "metrics-test.json").exists()}
     if not done:
         print("no evaluated ablation runs yet", file=sys.stderr)
         return 1
-    cli("report", *done, "--split", "test", "--format", "json", "--out", args.out)
-    print(effects_table(json.loads(Path(args.out).read_text())))
-    print(f"wrote {args.out} ({len(done)} runs: {json.dumps(done)})")
+    cli(work, "report", *map(str, done.values()), "--split", "test", "--format", "json", "--out",
+        str(Path(args.out).resolve()))
+    row_of = {folder.resolve().name: row for (row, _), folder in done.items()}   # report resolves links
+    print(effects_table(json.loads(Path(args.out).read_text()), row_of))
+    print(f"wrote {args.out} ({len(done)} runs: {json.dumps([f.name for f in done.values()])})")
     return 0
 
 
-def effects_table(report: dict) -> str:
+def effects_table(report: dict, row_of: dict[str, str]) -> str:
     """Markdown: each row's mean ± std over seeds and its effect on Avg against the full model,
-    beside the same effect in the paper's Table 4 (MUSIC-AVQA v1)."""
+    beside the same effect in the paper's Table 4 (MUSIC-AVQA v1). `row_of`: run folder name -> row."""
     mine = {}
     for group in report["runs"]:
-        row = next((r for r, (prefix, _) in ROWS.items() if all(n.split("/")[-1].startswith(prefix + "-s")
-                                                               for n in group["runs"])), None)
+        rows = {row_of.get(n.split("/")[-1]) for n in group["runs"]}
+        row = rows.pop() if len(rows) == 1 else None
         if row is not None:
             mine[row] = group
     paper = {r["method"]: dict(zip(COLUMNS, r["values"])) for t in load_all() if t["id"] == "amuse-table4"
