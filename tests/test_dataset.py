@@ -76,6 +76,11 @@ def test_refuses_missing_mismatched_and_incomplete_caches(tiny_cache, tmp_path):
     (copy / "manifest.json").write_text(json.dumps(m))
     with pytest.raises(AmuseError, match="incomplete.*resume it: amuse extract-features"):
         open_cache(elsewhere)
+    # the same settings written by an older extraction: the message names the format, not an empty list
+    m.update(complete=True, cache_format=m["cache_format"] - 1, settings_hash="00000000")
+    (copy / "manifest.json").write_text(json.dumps(m))
+    with pytest.raises(AmuseError, match=r"other settings \(cache format \d+; this version reads format \d+\); rebuild"):
+        open_cache(elsewhere)
 
 
 def test_questions_about_uncached_videos(tiny_cache):  # noqa: F811

@@ -98,3 +98,14 @@ def test_missing_videos_fail_or_count_as_wrong_and_only_where_settings_change(ti
     assert metrics["cells"] == cells_from_predictions(preds)
     refused = CliRunner().invoke(cli, ["eval", str(run), "optim.lr=1"])
     assert refused.exit_code == 2 and "optim.lr" in refused.output and "cannot change" in refused.output
+
+
+def test_trained_on_reads_the_runs_own_config_not_evals_overrides(tiny_run, tmp_path):
+    from amuse_cli.engine.evaluate import trained_on
+    import yaml
+    run, _ = tiny_run
+    assert trained_on(run)[0] == "synthetic"        # its train file is at hand: identified from content
+    saved = yaml.safe_load((run / "config.yaml").read_text())
+    saved["data"].update(root=str(tmp_path / "moved"), benchmark="music-avqa")
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(saved))
+    assert trained_on(tmp_path) == ("music-avqa", saved["data"]["train"])   # gone: the recipe's word, no guess

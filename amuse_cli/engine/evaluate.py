@@ -107,15 +107,18 @@ def scored_file(cfg: dict, split: str, annotations) -> Path:
     return splits.split_file(cfg, "train" if split == "val" and splits.carves_val(cfg) else split)
 
 
-def trained_on(cfg: dict) -> str:
-    """What the run was trained on: the release of its train file when that file is at hand (v2.0
-    balanced or bias, v1 original or updated, synthetic), else the recipe's data.benchmark."""
+def trained_on(run: Path) -> tuple[str, str]:
+    """(what the run was trained on, its train file): the release of that file when it is at hand (v2.0
+    balanced or bias, v1 original or updated, synthetic), else the recipe's data.benchmark. Read from
+    the run's own config.yaml: a data.root given to `amuse eval` says where the *scored* data is, and
+    the train file there may be another set's."""
+    cfg = config.resolve(yaml.safe_load((run / "config.yaml").read_text(encoding="utf-8")), ())
     path = Path(cfg["data"]["root"]) / cfg["data"]["train"]
     try:
         release = identify(path) if path.is_file() else None
     except AmuseError:
         release = None
-    return release.id if release is not None and release.known else cfg["data"]["benchmark"]
+    return (release.id if release is not None and release.known else cfg["data"]["benchmark"]), cfg["data"]["train"]
 
 
 def check_evaluable(run: str | Path, split: str = "test", annotations: str | None = None,
@@ -159,7 +162,8 @@ def evaluate(run: str | Path, split: str = "test", annotations: str | None = Non
     cells = accuracy_cells((r["group"], r["type"], r["correct"]) for r in rows)
     # benchmark/release: the file scored, not the recipe's training data (kept as trained_on)
     header = evaluation_header(path, records, [r["correct"] for r in rows], release, sha)
-    metrics = {"split": split, **header, "trained_on": trained_on(cfg), "trained_on_file": cfg["data"]["train"],
+    release_trained, file_trained = trained_on(run)
+    metrics = {"split": split, **header, "trained_on": release_trained, "trained_on_file": file_trained,
                "checkpoint": str(ckpt), "epoch": state.get("epoch"), "skipped_questions": skipped, "cells": cells}
     if split == "val" and annotations is None and splits.carves_val(cfg):
         metrics["val_split"] = "carved from the train file by video (the run's val-split.json)"

@@ -16,7 +16,8 @@ import yaml
 from amuse_cli import config
 from amuse_cli.errors import AmuseError
 from amuse_cli.features import cache as store
-from amuse_cli.features.settings import cache_dir, data_root, dataset_name, extraction_settings, settings_hash
+from amuse_cli.features.settings import (CACHE_FORMAT, cache_dir, data_root, dataset_name, extraction_settings,
+                                         settings_hash)
 from amuse_cli.paths import DEFAULT_RECIPE
 
 
@@ -70,8 +71,12 @@ class FeatureCache:
         return store.read_video(self.path, video_id)
 
 
-def _differences(a: dict, b: dict) -> str:
+def _differences(manifest: dict, b: dict) -> str:
+    """What differs between a cache's manifest and the settings wanted: settings, else the format."""
+    a = manifest.get("settings") or {}
     keys = sorted(k for k in set(a) | set(b) if a.get(k) != b.get(k))
+    if not keys:   # the same settings, computed by another version of the extraction
+        return f"cache format {manifest.get('cache_format', 'unknown')}; this version reads format {CACHE_FORMAT}"
     return ", ".join(f"features.{k}={b.get(k)!r} (cache has {a.get(k)!r})" for k in keys[:4])
 
 
@@ -87,11 +92,11 @@ def open_cache(cfg: dict) -> FeatureCache:
             old = store.read_manifest(other.parent) or {}
             if old.get("settings") and old.get("data_root") == data_root(cfg):
                 raise AmuseError(f"the cache {other.parent} was built with other settings "
-                                 f"({_differences(old['settings'], settings)}); build one for this recipe: {cmd}")
+                                 f"({_differences(old, settings)}); build one for this recipe: {cmd}")
         raise AmuseError(f"no feature cache at {path}; build it: {cmd}")
     if manifest.get("settings_hash") != settings_hash(settings) or manifest.get("settings") != settings:
         raise AmuseError(f"the cache {path} was built with other settings "
-                         f"({_differences(manifest.get('settings', {}), settings)}); rebuild it: {cmd}")
+                         f"({_differences(manifest, settings)}); rebuild it: {cmd}")
     if not manifest.get("complete"):
         done = len(manifest.get("videos", {}))
         raise AmuseError(f"the cache {path} is incomplete ({done} videos recorded; the run was interrupted); "
