@@ -4,6 +4,7 @@ from the paper's Table 4. Three small tools, each writing or printing what it me
     python bench/ablation_probes.py branches --root DATA --cache CACHE      # what the branches' inputs hold
     python bench/ablation_probes.py knockout -C WORK RUN [RUN ...]            # adapters zeroed at test time
     python bench/ablation_probes.py random-streams OUT.pt [--like FILE]      # perception not pretrained
+    python bench/ablation_probes.py stage1 -C WORK RUN [RUN ...]              # what the branches learnt
 
 `branches`: a linear probe (logistic regression on standardised features; train split fitted, val and test
 scored) from the question alone (template, slot fillers), then with the cached rhythm labels (per-segment
@@ -16,6 +17,10 @@ no adapters), evaluates it on test and reports the change: what the trained mode
 random (seeded) and so were never pretrained on the generator's truth; the performer detector and scene
 heads are kept. Training the full and ablated gated rows on it (model.weights=OUT.pt) asks whether
 adapters and the source branch matter once the streams do not already report the scene.
+`stage1`: how well a trained run's stage-1 encoders predict their own targets per segment (R^2 of the
+rhythm label and of the number of sources; correlation and R^2 of the per-class source levels) on its
+train videos and on its test videos: a branch can only help if it delivers its labels on videos it did
+not train on.
 Writes bench/results/ablation-probes-<tool>.json (--out to change).
 """
 from __future__ import annotations
@@ -127,6 +132,59 @@ def knockout(work: Path, runs: list[Path]) -> dict:
             "mean_change": round(float(np.mean(changes)), 2)}
 
 
+def stage1(work: Path, runs: list[Path]) -> dict:
+    import os
+    import torch
+    from amuse_cli.data.annotations import load_annotations
+    from amuse_cli.engine import datasets
+    from amuse_cli.engine.evaluate import build_model, load_checkpointed_run
+    from amuse_cli.features.lookup import open_cache
+    from amuse_cli.models.temporal import segment_weights
+    os.chdir(work)                          # the runs' configs name data and cache relative to it
+
+    def r2(pred, target) -> float:
+        return round(1 - float(((pred - target) ** 2).mean() / target.var().clamp(min=1e-9)), 3)
+
+    out = {}
+    for run in runs:
+        cfg, vocab, state, ckpt = load_checkpointed_run(run)
+        cache = open_cache(cfg)
+        model = build_model(cfg, datasets.spec(cfg, cache.shapes, vocab), state, "cpu", ckpt)
+        if model.stage1 is None:
+            raise SystemExit(f"{run}: trained without rhythm and source branches")
+        out[run.name] = {}
+        for split in ("train", "test"):
+            videos = sorted({r.video_id for r in load_annotations(Path(cfg["data"]["root"]) / cfg["data"][split])})
+            got = collections.defaultdict(lambda: collections.defaultdict(list))
+            with torch.no_grad():
+                for i in range(0, len(videos), 16):
+                    arrays = [cache.arrays(v) for v in videos[i:i + 16]]
+                    batch = {k: torch.from_numpy(np.stack([a[k] for a in arrays])) for k in arrays[0]}
+                    batch["frame_mask"], batch["segment_mask"] = batch["frame_mask"].bool(), batch["segment_mask"].bool()
+                    w = segment_weights(batch["frame_mask"], batch["segment_mask"])
+                    valid = batch["segment_mask"] & (w.sum(-1) > 0)
+                    for name, enc in model.stage1.encoders.items():
+                        pred = torch.bmm(w, enc.head(enc(batch)))[valid]
+                        got[name]["pred"].append(pred[:, 0])
+                        got[name]["target"].append(batch["sources" if enc.kind == "source" else "rhythm"][valid].float())
+                        if enc.kind == "source":
+                            got[name]["levels"].append(pred[:, 1:].sigmoid().flatten())
+                            got[name]["level_targets"].append(batch["source_classes"][valid].float().flatten())
+            cells = {}
+            for name, g in got.items():
+                cell = {"r2": r2(torch.cat(g["pred"]), torch.cat(g["target"]))}
+                if g["levels"]:
+                    lv, lt = torch.cat(g["levels"]), torch.cat(g["level_targets"])
+                    cell.update(class_level_corr=round(float(torch.corrcoef(torch.stack([lv, lt]))[0, 1]), 3),
+                                class_level_r2=r2(lv, lt))
+                cells[name] = cell
+            out[run.name][split] = {"videos": len(videos), **cells}
+            print(f"{run.name} {split}: " + "; ".join(f"{n} " + " ".join(f"{k} {v}" for k, v in c.items())
+                                                      for n, c in cells.items()))
+    return {"what": "stage-1 encoders against their own per-segment targets, train and test videos "
+                    "(r2: rhythm label / number of sources; class_level_*: per-class source levels)", "runs": out}
+
+
 def random_streams(out_file: Path, like: Path, seed: int) -> dict:
     import torch
     from amuse_cli.models.swin import SwinStream, build_swin
@@ -157,16 +215,21 @@ def main() -> int:
     r.add_argument("out_file", type=Path)
     r.add_argument("--like", type=Path, default=REPO / "checkpoints/pretrained/perception-stage.pt")
     r.add_argument("--seed", type=int, default=0)
-    for p in (b, k, r):
+    s1 = sub.add_parser("stage1")
+    s1.add_argument("-C", "--work", type=Path, default=Path("."), help="folder the runs' relative paths start from")
+    s1.add_argument("runs", nargs="+", type=Path)
+    for p in (b, k, r, s1):
         p.add_argument("--out", type=Path)
     args = ap.parse_args()
+    out = (args.out or REPO / "bench" / "results" / f"ablation-probes-{args.tool}.json").resolve()
     if args.tool == "branches":
         result = branches(args.root.resolve(), args.cache.resolve())
     elif args.tool == "knockout":
         result = knockout(args.work.resolve(), [run.resolve() for run in args.runs])
+    elif args.tool == "stage1":
+        result = stage1(args.work.resolve(), [run.resolve() for run in args.runs])
     else:
         result = random_streams(args.out_file, args.like, args.seed)
-    out = args.out or REPO / "bench" / "results" / f"ablation-probes-{args.tool}.json"
     write_atomic(out, json.dumps({"command": "python bench/ablation_probes.py " + " ".join(sys.argv[1:]), **result},
                                  indent=1) + "\n")
     print(f"wrote {out}")
