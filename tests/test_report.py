@@ -242,6 +242,14 @@ def test_no_runs_is_one_line_exit_2(work):
     assert invoke("--format", "yaml").exit_code == 2
 
 
+def test_bad_metrics_header_is_one_line_naming_file_and_fix(work):
+    run = make_run(work, "bad/m")
+    (run / "metrics-test.json").write_text(json.dumps({"trained_on": ["synthetic", "json/avqa-train.json"]}))
+    result = invoke()
+    assert result.exit_code == 2 and "Traceback" not in result.stderr
+    assert "metrics-test.json: trained_on" in result.stderr and "amuse eval" in result.stderr
+
+
 def test_bad_prediction_line_names_file_and_line(work):
     run = make_run(work, "bad/a")
     with open(run / "predictions-test.jsonl", "a") as f:

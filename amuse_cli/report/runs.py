@@ -125,6 +125,10 @@ def read_run(run_dir: Path, split: str) -> Run:
             metrics = json.loads(metrics_path.read_text(encoding="utf-8"))
         except json.JSONDecodeError:
             metrics = {}  # numbers come from the predictions file anyway
+        for key in ("trained_on", "benchmark", "annotations"):   # header words the report prints and compares
+            if key in metrics and not isinstance(metrics[key], (str, type(None))):
+                raise AmuseError(f"{metrics_path}: {key} is {metrics[key]!r}, not a name; write it again: "
+                                 f"amuse eval {run_dir} --split {split}")
     return Run(run_dir, _display_name(run_dir), split, cfg,
                read_predictions(predictions_file(run_dir, split)), metrics)
 
