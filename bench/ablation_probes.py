@@ -51,6 +51,7 @@ def branches(root: Path, cache_folder: Path) -> dict:
 
     from amuse_cli import config
     from amuse_cli.data.annotations import load_annotations
+    from amuse_cli.data.metrics import accuracy_cells
     from amuse_cli.data.taxonomy import INSTRUMENTS
     from amuse_cli.features.lookup import open_cache
 
@@ -88,12 +89,9 @@ def branches(root: Path, cache_folder: Path) -> dict:
         clf = make_pipeline(StandardScaler(), LogisticRegression(C=0.1, max_iter=2000)).fit(x["train"], y["train"])
         arm = {}
         for s in ("val", "test"):
-            right = clf.predict(x[s]) == y[s]
-            by = collections.defaultdict(list)
-            for r, c in zip(recs[s], right):
-                by[f"{r.group}/{r.qtype}"].append(c)
-            arm[s] = round(100 * float(right.mean()), 2)
-            arm[f"{s}_types"] = {k: round(100 * float(np.mean(v)), 1) for k, v in sorted(by.items())}
+            cells = accuracy_cells((r.group, r.qtype, ok) for r, ok in zip(recs[s], clf.predict(x[s]) == y[s]))
+            arm[s] = round(cells["Avg"]["acc"], 2)
+            arm[f"{s}_cells"] = {c: cell["acc"] for c, cell in cells.items()}
         out["question" + (f" + {extra} labels" if extra else "")] = arm
         print(f"{'question' + (' + ' + extra if extra else ''):20s} val {arm['val']:6.2f}  test {arm['test']:6.2f}")
     return {"what": "linear probe: answers from the question, alone or with a branch's cached input",
@@ -135,11 +133,11 @@ def knockout(work: Path, runs: list[Path]) -> dict:
 def stage1(work: Path, runs: list[Path]) -> dict:
     import os
     import torch
+    from torch.utils.data import default_collate
     from amuse_cli.data.annotations import load_annotations
     from amuse_cli.engine import datasets
     from amuse_cli.engine.evaluate import build_model, load_checkpointed_run
     from amuse_cli.features.lookup import open_cache
-    from amuse_cli.models.temporal import segment_weights
     os.chdir(work)                          # the runs' configs name data and cache relative to it
 
     def r2(pred, target) -> float:
@@ -154,17 +152,15 @@ def stage1(work: Path, runs: list[Path]) -> dict:
             raise SystemExit(f"{run}: trained without rhythm and source branches")
         out[run.name] = {}
         for split in ("train", "test"):
-            videos = sorted({r.video_id for r in load_annotations(Path(cfg["data"]["root"]) / cfg["data"][split])})
+            per_video = {r.video_id: r for r in load_annotations(Path(cfg["data"]["root"]) / cfg["data"][split])}
+            items = datasets.AVQADataset(list(per_video.values()), cache, vocab)   # one item per video
             got = collections.defaultdict(lambda: collections.defaultdict(list))
             with torch.no_grad():
-                for i in range(0, len(videos), 16):
-                    arrays = [cache.arrays(v) for v in videos[i:i + 16]]
-                    batch = {k: torch.from_numpy(np.stack([a[k] for a in arrays])) for k in arrays[0]}
-                    batch["frame_mask"], batch["segment_mask"] = batch["frame_mask"].bool(), batch["segment_mask"].bool()
-                    w = segment_weights(batch["frame_mask"], batch["segment_mask"])
-                    valid = batch["segment_mask"] & (w.sum(-1) > 0)
+                for i in range(0, len(items), 16):
+                    batch = default_collate([items[j] for j in range(i, min(i + 16, len(items)))])
+                    valid, outputs = model.stage1.segment_outputs(batch)
                     for name, enc in model.stage1.encoders.items():
-                        pred = torch.bmm(w, enc.head(enc(batch)))[valid]
+                        pred = outputs[name]
                         got[name]["pred"].append(pred[:, 0])
                         got[name]["target"].append(batch["sources" if enc.kind == "source" else "rhythm"][valid].float())
                         if enc.kind == "source":
@@ -178,7 +174,7 @@ def stage1(work: Path, runs: list[Path]) -> dict:
                     cell.update(class_level_corr=round(float(torch.corrcoef(torch.stack([lv, lt]))[0, 1]), 3),
                                 class_level_r2=r2(lv, lt))
                 cells[name] = cell
-            out[run.name][split] = {"videos": len(videos), **cells}
+            out[run.name][split] = {"videos": len(items), **cells}
             print(f"{run.name} {split}: " + "; ".join(f"{n} " + " ".join(f"{k} {v}" for k, v in c.items())
                                                       for n, c in cells.items()))
     return {"what": "stage-1 encoders against their own per-segment targets, train and test videos "

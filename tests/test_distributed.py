@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -22,10 +23,16 @@ def test_two_gloo_processes_train_one_run_and_agree(tiny_features, tmp_path):
            "train.batch_size=8", "train.questions_per_video=2", "eval.batch_size=16", "--run-name", "ddp",
            "--no-progress"]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    # its own session, so a timeout ends torchrun's workers too (killing torchrun alone orphans them)
+    proc = subprocess.Popen(cmd, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
     try:
-        res = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=240)
+        stdout, stderr = proc.communicate(timeout=240)
     except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
         pytest.skip("torchrun did not finish in time on this machine")
+    res = subprocess.CompletedProcess(cmd, proc.returncode, stdout, stderr)
     if res.returncode != 0 and ("errno: 97" in res.stderr or "Address family not supported" in res.stderr):
         pytest.skip("no local networking for the gloo rendezvous")
     assert res.returncode == 0, res.stderr[-3000:]

@@ -102,13 +102,18 @@ class RhythmSourceBranches(nn.Module):
     def forward(self, batch: dict) -> dict[str, torch.Tensor]:
         return {name: enc(batch) for name, enc in self.encoders.items()}
 
-    def loss(self, batch: dict) -> torch.Tensor:
-        """Mean over encoders of their per-segment losses (MSE on rhythm and counts, BCE on class levels)."""
+    def segment_outputs(self, batch: dict) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """(valid [B, S], {encoder: its label head averaged over each valid segment's frames [segments, outputs]})."""
         w = segment_weights(batch["frame_mask"], batch["segment_mask"])
         valid = batch["segment_mask"] & (w.sum(-1) > 0)
+        return valid, {name: torch.bmm(w, enc.head(enc(batch)))[valid] for name, enc in self.encoders.items()}
+
+    def loss(self, batch: dict) -> torch.Tensor:
+        """Mean over encoders of their per-segment losses (MSE on rhythm and counts, BCE on class levels)."""
+        valid, outputs = self.segment_outputs(batch)
         losses = []
-        for enc in self.encoders.values():
-            pred = torch.bmm(w, enc.head(enc(batch)))[valid]  # [segments, outputs]
+        for name, enc in self.encoders.items():
+            pred = outputs[name]
             if not valid.any():
                 losses.append(pred.sum() * 0)
             elif enc.kind == "rhythm":
